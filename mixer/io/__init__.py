@@ -1,0 +1,1 @@
+"""Everything in the library that touches files lives in this package."""

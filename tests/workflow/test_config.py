@@ -1,0 +1,69 @@
+"""The config schema: defaults filled, bad keys and types rejected with the key named."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mixer.config import ConfigError, config_hash, validate_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+
+
+def load(name):
+    return yaml.safe_load((ROOT / "config" / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "test.yaml", "paper.yaml"])
+def test_shipped_configs_are_valid(name):
+    cfg = validate_config(load(name), SCHEMA)
+    assert cfg["scale"] in {"test", "default", "paper"}
+
+
+def test_defaults_are_filled_from_the_schema():
+    cfg = validate_config({}, SCHEMA)
+    assert cfg["seed"] == 2026
+    assert cfg["data"]["odebench10b"]["train_envs_per_family"] == 16
+    assert cfg["data"]["odebench2"]["n_ics"]["test"] == 32
+    assert cfg["data"]["go"]["n_ics"]["train"] == 32
+    assert cfg["simulation"]["rtol"] == 1e-10
+
+
+def test_unknown_key_is_named_with_a_suggestion():
+    cfg = load("test.yaml")
+    cfg["data"]["odebench2"]["train_env_per_family"] = 3
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, SCHEMA)
+    msg = str(err.value)
+    assert "data.odebench2.train_env_per_family" in msg
+    assert "train_envs_per_family" in msg
+
+
+def test_wrong_type_is_named_with_expectation():
+    cfg = load("test.yaml")
+    cfg["data"]["lv"]["n_ics"]["test"] = "many"
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, SCHEMA)
+    assert "data.lv.n_ics.test" in str(err.value)
+    assert "integer" in str(err.value)
+
+
+def test_out_of_range_and_enum_are_rejected():
+    cfg = load("test.yaml")
+    cfg["seed"] = -1
+    cfg["datasets"] = ["odebench2", "odebench3"]
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, SCHEMA)
+    msg = str(err.value)
+    assert "'seed'" in msg and ">= 0" in msg
+    assert "datasets.1" in msg and "odebench3" in msg
+
+
+def test_config_hash_is_stable_and_sensitive():
+    a = load("test.yaml")
+    b = copy.deepcopy(a)
+    assert config_hash(a) == config_hash(b)
+    b["seed"] += 1
+    assert config_hash(a) != config_hash(b)
