@@ -27,7 +27,7 @@ def test_defaults_are_filled_from_the_schema():
     assert cfg["seed"] == 2026
     assert cfg["data"]["odebench10b"]["train_envs_per_family"] == 16
     assert cfg["data"]["odebench2"]["n_ics"]["test"] == 32
-    assert cfg["data"]["go"]["n_ics"]["train"] == 32
+    assert cfg["data"]["go"]["n_traj"]["train"] == 32
     assert cfg["simulation"]["rtol"] == 1e-10
 
 
@@ -43,10 +43,10 @@ def test_unknown_key_is_named_with_a_suggestion():
 
 def test_wrong_type_is_named_with_expectation():
     cfg = load("test.yaml")
-    cfg["data"]["lv"]["n_ics"]["test"] = "many"
+    cfg["data"]["lv"]["n_traj"]["test"] = "many"
     with pytest.raises(ConfigError) as err:
         validate_config(cfg, SCHEMA)
-    assert "data.lv.n_ics.test" in str(err.value)
+    assert "data.lv.n_traj.test" in str(err.value)
     assert "integer" in str(err.value)
 
 

@@ -1,0 +1,85 @@
+"""Properties of the L1 Lloyd K-means (Alg. 2)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from gating_planted import make_planted, planted_problems, same_partition
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mixer.gating.kmeans import assign_clusters, cluster_means, kmeans
+
+SETTINGS = settings(max_examples=25, deadline=None)
+KMEANS = jax.jit(kmeans, static_argnames=("max_iter", "tol"))  # compiled once per shape
+
+
+def one_point_per_cluster(p, rng):
+    """Initial centroids: one random member of every planted cluster, in shuffled order."""
+    picks = [rng.choice(np.flatnonzero(p.labels == c)) for c in rng.permutation(len(p.centers))]
+    return jnp.asarray(p.contexts[picks])
+
+
+@SETTINGS
+@given(planted_problems, st.integers(0, 1000))
+def test_recovers_planted_clusters(p, seed):
+    init = one_point_per_cluster(p, np.random.default_rng(seed))
+    res = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
+    assert not bool(res.empty)
+    assert bool(res.converged)
+    assert same_partition(np.asarray(res.labels), p.labels)
+    # Centroids are the means of their clusters.
+    means, _ = cluster_means(jnp.asarray(p.contexts), res.labels, len(p.centers))
+    np.testing.assert_allclose(res.centroids, means, atol=1e-5)
+
+
+@SETTINGS
+@given(planted_problems, st.integers(0, 1000))
+def test_warm_start_from_converged_centroids_converges_at_once(p, seed):
+    init = one_point_per_cluster(p, np.random.default_rng(seed))
+    first = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
+    again = KMEANS(jnp.asarray(p.contexts), first.centroids, max_iter=20, tol=1e-3)
+    assert bool(again.converged)
+    assert 1 <= int(again.iterations) <= 2
+    np.testing.assert_array_equal(again.labels, first.labels)
+
+
+def test_assignment_uses_l1_not_l2():
+    point = jnp.array([[2.0, 2.0]])
+    centroids = jnp.array([[0.0, 0.0], [5.0, 2.0]])
+    # L2 would pick centroid 0 (2.83 < 3.0); L1 picks centroid 1 (4.0 > 3.0).
+    l2 = jnp.linalg.norm(point - centroids, axis=-1)
+    assert float(l2[0]) < float(l2[1])
+    assert int(assign_clusters(point, centroids)[0]) == 1
+
+
+def test_empty_cluster_is_reported():
+    points = jnp.array([[0.0], [0.1], [1.0], [1.1]])
+    init = jnp.array([[0.0], [1.0], [100.0]])  # the third centroid attracts nothing
+    res = kmeans(points, init, max_iter=20, tol=1e-3)
+    assert bool(res.empty)
+    assert not bool(res.converged)
+    assert int(res.iterations) == 1
+
+
+def test_iterations_capped_by_max_iter():
+    rng = np.random.default_rng(0)
+    points = jnp.asarray(rng.normal(size=(200, 2)), dtype=jnp.float32)
+    init = points[:4]
+    res = kmeans(points, init, max_iter=2, tol=0.0)
+    assert int(res.iterations) == 2
+    assert not bool(res.converged)
+
+
+def test_jit_equals_eager():
+    p = make_planted(3, 3, 3, 4)
+    init = jnp.asarray(p.contexts[:3]) + 0.3
+    eager = kmeans(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
+    jitted = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
+    for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+
+
+def test_rejects_nonpositive_max_iter():
+    with pytest.raises(ValueError, match="max_iter"):
+        kmeans(jnp.zeros((3, 1)), jnp.zeros((2, 1)), max_iter=0, tol=1e-3)
