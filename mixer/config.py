@@ -24,13 +24,18 @@ class ConfigError(ValueError):
 
 
 def fill_defaults(config: MutableMapping, schema: Mapping) -> None:
-    """Insert the schema's ``default`` values for absent keys, recursively (in place)."""
+    """Insert the schema's ``default`` values for absent keys, recursively (in place).
+
+    A node marked ``x-overrides: true`` holds overrides of another section: only its own
+    default (an empty mapping) is inserted, never the defaults of its children.
+    """
     props = schema.get("properties", {})
     for key, sub in props.items():
         if key not in config and "default" in sub:
             config[key] = copy.deepcopy(sub["default"])
         value = config.get(key)
-        if isinstance(value, MutableMapping) and sub.get("type") == "object":
+        if (isinstance(value, MutableMapping) and sub.get("type") == "object"
+                and not sub.get("x-overrides", False)):
             fill_defaults(value, sub)
 
 

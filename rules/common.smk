@@ -7,6 +7,7 @@ import yaml
 
 from mixer.config import ConfigError, config_hash, validate_config
 from mixer.data.registry import epilepsy2_available, split_names
+from mixer.experiment import parse_variant
 
 RESULTS = Path("results")
 
@@ -64,3 +65,78 @@ def epilepsy2_files(directory):
     """The .ts files the Epilepsy2 dataset is read from (a change in them reruns the rule)."""
     names = ["Epilepsy2_TRAIN.ts", "Epilepsy2_TEST.ts"]
     return [str(Path(directory) / n) for n in names if (Path(directory) / n).exists()]
+
+
+# --------------------------------------------------------------------------- experiments
+
+RUN_DIR = "results/runs/{experiment}/{backbone}/{variant}/seed{seed}"
+
+
+wildcard_constraints:
+    experiment="[a-z0-9]+",
+    backbone="[a-z]+",
+    variant="(mixer|naive)[0-9]+",
+    seed="[0-9]+",
+
+
+def enabled_experiments():
+    """Experiments switched on whose dataset is built by this config."""
+    return {
+        name: exp
+        for name, exp in config["experiments"].items()
+        if exp["enabled"] and exp["dataset"] in ACTIVE_DATASETS
+    }
+
+
+def run_params(wc):
+    """The resolved settings of one run: a change reruns exactly the runs it touches."""
+    from mixer.experiment import run_spec
+
+    exp = config["experiments"][wc.experiment]
+    spec = run_spec(config["models"], exp, wc.backbone, wc.variant, int(wc.seed))
+    return {"spec": spec, "hash": spec.hash(), "experiment": wc.experiment}
+
+
+def run_dirs(experiment):
+    exp = config["experiments"][experiment]
+    return [
+        RUN_DIR.format(experiment=experiment, backbone=b, variant=v, seed=s)
+        for b in exp["backbones"]
+        for v in exp["variants"]
+        for s in exp["seeds"]
+    ]
+
+
+def run_files(experiment, name):
+    return [f"{d}/{name}" for d in run_dirs(experiment)]
+
+
+def fig8_histories(experiment):
+    """Histories of the first seed, for every backbone and every M > 1 variant."""
+    exp = config["experiments"][experiment]
+    seed = exp["seeds"][0]
+    return [
+        RUN_DIR.format(experiment=experiment, backbone=b, variant=v, seed=seed) + "/history.zarr"
+        for b in exp["backbones"]
+        for v in exp["variants"]
+        if parse_variant(v)[0] > 1
+    ]
+
+
+def mlflow_store_input(wc):
+    return [ancient("results/mlflow.db")] if config["tracking"]["mlflow"] else []
+
+
+def experiment_targets(experiment):
+    """Every table and figure of one experiment."""
+    return [
+        f"results/tables/{experiment}.csv",
+        f"results/tables/{experiment}.md",
+        f"results/figures/fig2_{experiment}.png",
+        f"results/figures/fig2_{experiment}.pdf",
+        f"results/figures/fig8_routing_{experiment}.png",
+    ]
+
+
+def all_experiment_targets():
+    return [t for name in enabled_experiments() for t in experiment_targets(name)]

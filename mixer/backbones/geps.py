@@ -1,0 +1,95 @@
+"""GEPS (Koupaï et al., 2024): context-conditioned low-rank adaptation of the root MLP
+(SPEC §2.2).
+
+Every weight matrix ``W`` (out × in) of the root MLP becomes ``W + A diag(ξ) B`` with
+``A`` (out × d) and ``B`` (d × in), a rank-d update; every bias ``b`` becomes ``b + A_b ξ``
+with ``A_b`` (out × d). ``A``, ``B`` and ``A_b`` are initialised Glorot (Xavier) uniform; with
+contexts starting at 0 the initial field is the plain root MLP. The Swish slopes are shared.
+The adapted weights are formed once per ``predict`` call.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from mixer.backbones.base import AbstractBackbone
+from mixer.backbones.mlp import Biases, SwishMLP, Weights, apply_mlp
+from mixer.solve import SolverConfig, solve_many
+
+__all__ = ["GEPS", "low_rank_update"]
+
+_glorot = jax.nn.initializers.glorot_uniform()
+
+
+def low_rank_update(
+    w: Float[Array, "out in"],
+    a: Float[Array, "out d"],
+    b: Float[Array, "d in"],
+    ctx: Float[Array, " d"],
+) -> Float[Array, "out in"]:
+    """``W + A diag(ctx) B`` without forming the diagonal matrix."""
+    return w + (a * ctx) @ b
+
+
+class GEPS(AbstractBackbone):
+    """GEPS expert. Options: ``width`` (64), ``depth`` (3 hidden layers) of the root MLP."""
+
+    root: SwishMLP
+    lora_a: tuple[Float[Array, "out d"], ...]
+    lora_b: tuple[Float[Array, "d in"], ...]
+    bias_a: tuple[Float[Array, "out d"], ...]
+    state_size: int = eqx.field(static=True)
+    context_size: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        state_size: int,
+        context_size: int,
+        *,
+        key: PRNGKeyArray,
+        width: int = 64,
+        depth: int = 3,
+    ):
+        k_root, k_a, k_b, k_bias = jax.random.split(key, 4)
+        self.root = SwishMLP(state_size, state_size, width, depth, key=k_root)
+        n = len(self.root.weights)
+        shapes = [w.shape for w in self.root.weights]
+        d = context_size
+        self.lora_a = tuple(
+            _glorot(k, (out, d)) for k, (out, _) in zip(jax.random.split(k_a, n), shapes)
+        )
+        self.lora_b = tuple(
+            _glorot(k, (d, fan_in)) for k, (_, fan_in) in zip(jax.random.split(k_b, n), shapes)
+        )
+        self.bias_a = tuple(
+            _glorot(k, (out, d)) for k, (out, _) in zip(jax.random.split(k_bias, n), shapes)
+        )
+        self.state_size = state_size
+        self.context_size = context_size
+
+    def adapted_weights(self, ctx: Float[Array, " d"]) -> tuple[Weights, Biases]:
+        """The root weights and biases adapted to ``ctx``."""
+        weights = tuple(
+            low_rank_update(w, a, b, ctx)
+            for w, a, b in zip(self.root.weights, self.lora_a, self.lora_b, strict=True)
+        )
+        biases = tuple(b + a @ ctx for b, a in zip(self.root.biases, self.bias_a, strict=True))
+        return weights, biases
+
+    def predict(
+        self,
+        ctx: Float[Array, " d"],
+        x: Float[Array, "traj time D"],
+        t: Float[Array, " time"],
+        solver: SolverConfig,
+    ) -> Float[Array, "traj time D"]:
+        """Form the adapted weights once, then roll out the root MLP from ``x[:, 0]``."""
+        weights, biases = self.adapted_weights(ctx)
+        betas = self.root.betas
+
+        def field(_, y):
+            return apply_mlp(weights, biases, betas, y)
+
+        return solve_many(field, x[:, 0], t, solver)

@@ -1,0 +1,167 @@
+"""One training run of an experiment grid cell (dataset x backbone x variant x seed).
+
+Translates a validated config section into library objects (model, TrainConfig, AdaptConfig)
+and runs the stages the workflow calls: train, evaluate, adapt, routing analysis. Knows nothing
+of Snakemake; file formats live in ``mixer.io.runs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mixer.adapt import AdaptConfig, adapt, evaluate
+from mixer.config import config_hash
+from mixer.envdata import EnvData
+from mixer.gating import GateConfig
+from mixer.layer import MixER, active_param_count, make_mixer
+from mixer.metrics import (adjusted_rand, mse, per_family, relative_mse, relative_mse_per_env,
+                           routing_purity, tprmse)
+from mixer.solve import SolverConfig
+from mixer.train import FitResult, fit
+from mixer.train_config import TrainConfig
+
+__all__ = ["RunSpec", "parse_variant", "run_spec", "build_model", "train_run", "score",
+           "routing_summary", "adapt_run", "load_trained"]
+
+_VARIANT = re.compile(r"^(mixer|naive)(\d+)$")
+
+
+def parse_variant(name: str) -> tuple[int, bool]:
+    """``mixer2`` -> (2, False) (MixER-2); ``naive2`` -> (2, True) (MixER-2†, gradient gate)."""
+    match = _VARIANT.match(name)
+    if match is None or int(match.group(2)) < 1:
+        raise ValueError(f"variant {name!r} is not 'mixer<M>' or 'naive<M>' with M >= 1")
+    return int(match.group(2)), match.group(1) == "naive"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one run's numbers."""
+
+    dataset: str
+    backbone: str
+    variant: str
+    seed: int
+    context_size: int
+    split_contexts: bool
+    options: tuple[tuple[str, Any], ...]
+    train: TrainConfig
+    adapt: AdaptConfig
+    history_every: int
+
+    @property
+    def num_experts(self) -> int:
+        """M, parsed from the variant name."""
+        return parse_variant(self.variant)[0]
+
+    @property
+    def naive(self) -> bool:
+        """Whether the gate is trained by gradient descent (MixER-M†)."""
+        return parse_variant(self.variant)[1]
+
+    def hash(self) -> str:
+        """Stable hash of the whole spec (names checkpoint folders, recorded as a tag)."""
+        return config_hash(dataclasses.asdict(self))
+
+
+def _solver(section: Mapping[str, Any]) -> SolverConfig:
+    return SolverConfig(**section)
+
+
+def run_spec(models: Mapping[str, Any], experiment: Mapping[str, Any], backbone: str,
+             variant: str, seed: int) -> RunSpec:
+    """Merge the shared ``models`` config with an experiment's overrides into a RunSpec."""
+    training = {**models["training"], **experiment.get("training", {})}
+    adaptation = {**models["adaptation"], **experiment.get("adaptation", {})}
+    history_every = int(training.pop("history_every"))
+    solver = _solver({**models["solver"], **experiment.get("solver", {})})
+    options = {**models["backbones"][backbone], **experiment.get("backbone_options", {}).get(backbone, {})}
+    train = TrainConfig(**{**training, "lr_boundaries": tuple(training["lr_boundaries"])},
+                        solver=solver, gate=GateConfig(**models["gate"]))
+    return RunSpec(
+        dataset=experiment["dataset"], backbone=backbone, variant=variant, seed=int(seed),
+        context_size=int(experiment["context_size"]),
+        split_contexts=bool(experiment["split_contexts"]),
+        options=tuple(sorted(options.items())), train=train,
+        adapt=AdaptConfig(**adaptation, solver=solver), history_every=history_every,
+    )
+
+
+def build_model(spec: RunSpec, state_size: int) -> MixER:
+    """The initial model of a run (all experts from the run's model key)."""
+    num_experts, naive = parse_variant(spec.variant)
+    key = jax.random.fold_in(jax.random.key(spec.seed), 0)
+    return make_mixer(spec.backbone, state_size, spec.context_size, num_experts,
+                      split_contexts=spec.split_contexts, naive=naive,
+                      options=dict(spec.options), key=key)
+
+
+def load_trained(spec: RunSpec, path: str) -> tuple[MixER, Any]:
+    """The model and training contexts written by the train stage for ``spec``."""
+    from mixer.io.checkpoints import read_metadata
+    from mixer.io.runs import load_model
+
+    meta = read_metadata(path)
+    if meta.get("run_hash") != spec.hash():
+        raise ValueError(f"{path} was trained with another configuration (run hash "
+                         f"{meta.get('run_hash')} != {spec.hash()}); rerun the train stage")
+    template = build_model(spec, int(meta["state_size"]))
+    contexts = jnp.zeros((int(meta["num_envs"]), spec.context_size), jnp.float32)
+    model, contexts, _ = load_model(path, template, contexts)
+    return model, contexts
+
+
+def train_run(spec: RunSpec, train: EnvData, val: EnvData, *, tracker: Any,
+              checkpoint_dir: str | None, logger: Any = None) -> FitResult:
+    """Train one run from zero contexts (resuming from ``checkpoint_dir`` when one is there)."""
+    model = build_model(spec, train.x.shape[-1])
+    contexts = jnp.zeros((train.num_envs, spec.context_size), jnp.float32)
+    key = jax.random.fold_in(jax.random.key(spec.seed), 1)
+    return fit(model, contexts, train, val, spec.train, key=key, tracker=tracker,
+               checkpoint_dir=checkpoint_dir, history_every=spec.history_every, logger=logger)
+
+
+def score(model: MixER, contexts, data: EnvData, families: np.ndarray,
+          solver: SolverConfig) -> dict[str, Any]:
+    """Test metrics of ``model`` with ``contexts`` on ``data`` (overall, per env, per family)."""
+    pred = np.asarray(evaluate(model, contexts, data, solver))
+    true = np.asarray(data.x)
+    per_env = relative_mse_per_env(pred, true)
+    env_mse = np.mean(np.sum((pred - true) ** 2, axis=-1), axis=(1, 2))
+    return {
+        "mse": mse(pred, true),
+        "rel_mse": relative_mse(pred, true),
+        "tprmse": tprmse(per_env),
+        "finite": bool(np.all(np.isfinite(pred))),
+        "per_env_rel_mse": per_env.tolist(),
+        "per_env_mse": env_mse.tolist(),
+        "per_family_rel_mse": per_family(per_env, families),
+        "per_family_mse": per_family(env_mse, families),
+    }
+
+
+def routing_summary(model: MixER, contexts, families: np.ndarray) -> dict[str, Any]:
+    """Routed expert and gate probabilities of every environment, purity and ARI vs families."""
+    routes = np.asarray(jax.vmap(model.route)(contexts))
+    probs = np.asarray(jax.vmap(model.gate_probs)(contexts))
+    return {
+        "routes": routes.tolist(),
+        "gate_probs": probs.tolist(),
+        "purity": routing_purity(routes, families),
+        "ari": adjusted_rand(routes, families),
+        "experts_used": int(len(np.unique(routes))),
+        "active_params": active_param_count(model),
+    }
+
+
+def adapt_run(spec: RunSpec, model: MixER, adapt_train: EnvData, *, key_index: int = 2):
+    """Adapt contexts of new environments (model and gate frozen); returns contexts, losses."""
+    key = jax.random.fold_in(jax.random.key(spec.seed), key_index)
+    return adapt(model, adapt_train, spec.adapt, key=key)

@@ -1,0 +1,92 @@
+"""Files of one training run: the best model, the training history (Zarr) and JSON metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mixer.history import History
+from mixer.io.checkpoints import load_checkpoint, save_checkpoint
+from mixer.io.datasets import read_dataset, write_dataset
+
+__all__ = ["save_model", "load_model", "write_json", "read_json", "write_history", "read_history"]
+
+
+def save_model(path: str | os.PathLike, model: Any, contexts: Any,
+               metadata: Mapping[str, Any]) -> None:
+    """Write a trained model and its training contexts atomically."""
+    save_checkpoint(path, {"model": model, "contexts": contexts}, metadata=metadata)
+
+
+def load_model(path: str | os.PathLike, template_model: Any, template_contexts: Any):
+    """Read a model written by ``save_model`` into like-shaped templates.
+
+    Returns ``(model, contexts, metadata)``.
+    """
+    ckpt = load_checkpoint(path, {"model": template_model, "contexts": template_contexts})
+    return ckpt.tree["model"], ckpt.tree["contexts"], ckpt.metadata
+
+
+def write_json(path: str | os.PathLike, payload: Mapping[str, Any]) -> None:
+    """Write JSON atomically (temporary file, then rename); NaN is written as null."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_clean(payload), indent=2, sort_keys=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a JSON file written by ``write_json``."""
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    return value
+
+
+def write_history(path: str | os.PathLike, history: History, contexts: np.ndarray,
+                  families: np.ndarray, attrs: Mapping[str, Any]) -> None:
+    """Store the training history as a Zarr Dataset (dims: step, gate_step, env, expert)."""
+    h = history.to_arrays()
+    scalars = {name: ("step", np.asarray(h[name], np.float64))
+               for name in ("train_loss", "loss_weights", "loss_contexts", "lr_weights",
+                            "val_rel_mse", "gate_empty")}
+    ds = xr.Dataset(
+        {
+            **scalars,
+            "gate_probs": (("gate_step", "env", "expert"), np.asarray(h["gate_probs"])),
+            "routed": (("gate_step", "env"), np.asarray(h["routed"], np.int64)),
+            "contexts": (("env", "context"), np.asarray(contexts)),
+        },
+        coords={"step": np.asarray(h["step"], np.int64),
+                "gate_step": np.asarray(h["gate_step"], np.int64),
+                "family": ("env", np.asarray(families).astype(str))},
+        attrs={k: v for k, v in attrs.items() if isinstance(v, (str, int, float, bool))},
+    )
+    write_dataset(ds, path)
+
+
+def read_history(path: str | os.PathLike) -> xr.Dataset:
+    """Read a history written by ``write_history``."""
+    return read_dataset(path)

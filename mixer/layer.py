@@ -1,0 +1,302 @@
+"""The MixER layer: M stacked experts, a linear context gate and truly sparse top-1 routing.
+
+The experts are stored as ONE backbone whose every array leaf has a leading axis of size M
+(``experts``). Routing an environment to expert ``m`` indexes every stacked leaf with ``m``
+(a gather when ``m`` is traced inside a ``vmap`` over environments), so each environment costs
+exactly one expert (SPEC §2.3, Known pitfall 1). The gate is a ``(d + 1, M)`` matrix whose last
+row is the bias, matching ``mixer.gating``.
+
+Variants (static fields):
+- ``split_contexts``: expert ``m`` only ever receives chunk ``m`` of the context (App. C.1).
+- ``naive`` (MixER-M†): the routed output is multiplied by the routed expert's softmax
+  probability during training, so the gate gets a gradient (Known pitfall 2). In the MixER
+  variant the gate is wrapped in ``stop_gradient`` and is set by the gate update instead.
+
+Choices where the specification is silent: the loss matrix scores each expert's evaluation
+rollout (``predict``; the gate update has no context pools), the naive gate starts at
+N(0, 1e-2²) so that equal logits do not pin every environment to expert 0, and the active
+parameter count is that of one backbone (the expert's scalar shift is not counted, so a
+MixER-1 counts exactly as its single backbone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from mixer.backbones.base import AbstractBackbone, trajectory_mse
+from mixer.solve import SolverConfig
+
+__all__ = ["MixER", "make_mixer", "active_param_count", "stack_experts"]
+
+# Scale of the naive gate's random initialisation: small enough that the initial routing is
+# close to uniform, large enough to break the tie that would send every environment to expert 0.
+_NAIVE_GATE_SCALE = 1e-2
+
+
+def _logits(gate: Float[Array, "d_plus_1 M"], ctx: Float[Array, " d"]) -> Float[Array, " M"]:
+    """``[ctx, 1] @ gate`` without materialising the augmented vector."""
+    return ctx @ gate[:-1] + gate[-1]
+
+
+def _take(leaf: Array, m: Int[Array, ""]) -> Array:
+    """Leaf ``m`` along the leading (expert) axis, without copying the other experts."""
+    return jax.lax.dynamic_index_in_dim(leaf, m, axis=0, keepdims=False)
+
+
+class MixER(eqx.Module):
+    """A sparse top-1 mixture of M experts routed by a linear gate on the context.
+
+    Contexts are not stored here: callers pass the context ``ctx`` (size ``d``) of each
+    environment. Every method works on ONE environment; ``jax.vmap`` over environments.
+    """
+
+    experts: AbstractBackbone
+    shifts: Float[Array, " M"]
+    gate: Float[Array, "d_plus_1 M"]
+    num_experts: int = eqx.field(static=True)
+    context_size: int = eqx.field(static=True)
+    split_contexts: bool = eqx.field(static=True)
+    naive: bool = eqx.field(static=True)
+
+    def __check_init__(self) -> None:
+        if self.split_contexts and self.context_size % self.num_experts:
+            raise ValueError(f"split_contexts needs context_size ({self.context_size}) "
+                             f"divisible by num_experts ({self.num_experts})")
+        want = {"gate": (self.context_size + 1, self.num_experts),
+                "shifts": (self.num_experts,)}
+        for name, shape in want.items():
+            got = getattr(self, name).shape
+            if tuple(got) != shape:
+                raise ValueError(f"MixER.{name} has shape {tuple(got)}, expected {shape}")
+
+    @property
+    def expert_context_size(self) -> int:
+        """Size ``d_m`` of the context one expert receives."""
+        if self.split_contexts:
+            return self.context_size // self.num_experts
+        return self.context_size
+
+    # ----------------------------------------------------------------------------- gate
+    def gate_logits(self, ctx: Float[Array, " d"]) -> Float[Array, " M"]:
+        """Logits ``[ctx, 1] @ gate`` (the bias is the gate's last row)."""
+        return _logits(self.gate, ctx)
+
+    def gate_probs(self, ctx: Float[Array, " d"]) -> Float[Array, " M"]:
+        """Softmax of the gate logits."""
+        return jax.nn.softmax(self.gate_logits(ctx))
+
+    def route(self, ctx: Float[Array, " d"]) -> Int[Array, ""]:
+        """The routed expert: argmax of the logits (top-1; ties go to the lowest index)."""
+        return jnp.argmax(self.gate_logits(ctx)).astype(jnp.int32)
+
+    # -------------------------------------------------------------------------- experts
+    def expert_context(
+        self, ctx: Float[Array, "... d"], m: Int[Array, ""] | int
+    ) -> Float[Array, "... d_m"]:
+        """The context expert ``m`` receives: chunk ``m`` of ``ctx`` (when split) + ``shifts[m]``.
+
+        Works on a single context ``(d,)`` or a stack ``(..., d)`` (e.g. a context pool).
+        """
+        shift = _take(self.shifts, jnp.asarray(m, jnp.int32))
+        if self.split_contexts:
+            size = self.expert_context_size
+            ctx = jax.lax.dynamic_slice_in_dim(ctx, m * size, size, axis=-1)
+        return ctx + shift
+
+    def expert(self, m: Int[Array, ""] | int) -> AbstractBackbone:
+        """The ``m``-th expert as a stand-alone backbone (``m`` may be a traced integer)."""
+        params, static = eqx.partition(self.experts, eqx.is_array)
+        m = jnp.asarray(m, jnp.int32)
+        return eqx.combine(jax.tree.map(lambda leaf: _take(leaf, m), params), static)
+
+    # ----------------------------------------------------------------------- prediction
+    def predict(
+        self,
+        ctx: Float[Array, " d"],
+        x: Float[Array, "traj time state"],
+        t: Float[Array, " time"],
+        solver: SolverConfig,
+    ) -> Float[Array, "traj time state"]:
+        """Evaluation rollout by the routed expert only (both variants: no probability scaling)."""
+        m = self.route(jax.lax.stop_gradient(ctx))
+        return self.expert(m).predict(self.expert_context(ctx, m), x, t, solver)
+
+    def train_predict(
+        self,
+        ctx: Float[Array, " d"],
+        pool: Float[Array, "pool d"],
+        x: Float[Array, "traj time state"],
+        t: Float[Array, " time"],
+        solver: SolverConfig,
+    ) -> Float[Array, "npred traj time state"]:
+        """Training predictions (Eq. 7) of the routed expert.
+
+        MixER: the gate is behind ``stop_gradient`` (it is set by the gate update, never by
+        gradients). Naive (†): the output is scaled by the routed expert's gate probability,
+        which is how the gate (and the context, through the gate) receive a gradient.
+        """
+        gate = self.gate if self.naive else jax.lax.stop_gradient(self.gate)
+        m = jnp.argmax(_logits(gate, jax.lax.stop_gradient(ctx))).astype(jnp.int32)
+        out = self.expert(m).train_predict(
+            self.expert_context(ctx, m), self.expert_context(pool, m), x, t, solver
+        )
+        if self.naive:
+            out = out * jax.nn.softmax(_logits(gate, ctx))[m]
+        return out
+
+    def predict_dense(
+        self,
+        ctx: Float[Array, " d"],
+        x: Float[Array, "traj time state"],
+        t: Float[Array, " time"],
+        solver: SolverConfig,
+    ) -> Float[Array, "traj time state"]:
+        """Benchmarks and tests only: evaluate ALL M experts, then keep the routed one.
+
+        This is the compute pattern of the paper's public code (Known pitfall 1); its output
+        equals ``predict`` but it costs M experts per environment.
+        """
+        preds = self._all_experts(lambda e, c: e.predict(c, x, t, solver), ctx)
+        return preds[self.route(jax.lax.stop_gradient(ctx))]
+
+    def train_predict_dense(
+        self,
+        ctx: Float[Array, " d"],
+        pool: Float[Array, "pool d"],
+        x: Float[Array, "traj time state"],
+        t: Float[Array, " time"],
+        solver: SolverConfig,
+    ) -> Float[Array, "npred traj time state"]:
+        """Benchmarks only: ``train_predict`` of the MixER variant computed the dense way
+        (all M experts evaluated, the routed one kept)."""
+
+        def one(expert: AbstractBackbone, m: Int[Array, ""]) -> Array:
+            c, p = self.expert_context(ctx, m), self.expert_context(pool, m)
+            return expert.train_predict(c, p, x, t, solver)
+
+        preds = self._all_experts_indexed(one)
+        return preds[self.route(jax.lax.stop_gradient(ctx))]
+
+    def _all_experts(self, fn: Any, ctx: Float[Array, " d"]) -> Array:
+        """``fn(expert_m, expert_context(ctx, m))`` for every m, stacked on a leading axis."""
+        return self._all_experts_indexed(lambda e, m: fn(e, self.expert_context(ctx, m)))
+
+    def _all_experts_indexed(self, fn: Any) -> Array:
+        """``fn(expert_m, m)`` for every m, vmapped over the stacked parameters directly."""
+        params, static = eqx.partition(self.experts, eqx.is_array)
+
+        def one(p: Any, m: Int[Array, ""]) -> Array:
+            return fn(eqx.combine(p, static), m)
+
+        return jax.vmap(one)(params, jnp.arange(self.num_experts, dtype=jnp.int32))
+
+    # ---------------------------------------------------------------------- gate update
+    def loss_matrix(
+        self,
+        ctxs: Float[Array, "E d"],
+        xs: Float[Array, "E traj time state"],
+        ts: Float[Array, "E time"],
+        solver: SolverConfig,
+    ) -> Float[Array, "M E"]:
+        """Forward-only loss ``ℓ[m, e]`` of every expert alone on every environment (Alg. 1).
+
+        ``ℓ[m, e]`` is ``trajectory_mse`` of expert ``m``'s evaluation rollout (``predict``)
+        with the context it would receive for environment ``e``. One batched computation:
+        a vmap over the stacked expert parameters (no gather) around a vmap over environments,
+        so each expert's weights are shared by all environments inside the batch. No gradient
+        flows through it.
+        """
+        params, static = eqx.partition(self.experts, eqx.is_array)
+        params, shifts, ctxs, xs, ts = jax.lax.stop_gradient((params, self.shifts, ctxs, xs, ts))
+        num_envs = ctxs.shape[0]
+        if self.split_contexts:
+            size = self.expert_context_size
+            chunks = ctxs.reshape(num_envs, self.num_experts, size).transpose(1, 0, 2)
+        else:
+            chunks = jnp.broadcast_to(ctxs, (self.num_experts, *ctxs.shape))
+        expert_ctxs = chunks + shifts[:, None, None]
+
+        def one_expert(p: Any, c_m: Float[Array, "E d_m"]) -> Float[Array, " E"]:
+            expert = eqx.combine(p, static)
+
+            def one_env(c: Array, x: Array, t: Array) -> Float[Array, ""]:
+                return trajectory_mse(expert.predict(c, x, t, solver), x)
+
+            return jax.vmap(one_env)(c_m, xs, ts)
+
+        return jax.vmap(one_expert)(params, expert_ctxs)
+
+
+def stack_experts(expert: AbstractBackbone, num_experts: int) -> AbstractBackbone:
+    """``num_experts`` identical copies of ``expert`` stacked on a new leading axis of every
+    array leaf (what ``eqx.filter_vmap`` of the constructor over one shared key produces)."""
+
+    def stack(leaf: Any) -> Any:
+        if eqx.is_array(leaf):
+            return jnp.broadcast_to(leaf, (num_experts, *leaf.shape)).copy()
+        return leaf
+
+    return jax.tree.map(stack, expert)
+
+
+def make_mixer(
+    backbone: str,
+    state_size: int,
+    context_size: int,
+    num_experts: int,
+    *,
+    split_contexts: bool,
+    naive: bool,
+    options: Mapping[str, Any],
+    key: PRNGKeyArray,
+) -> MixER:
+    """Build a MixER layer of ``num_experts`` experts of the registered ``backbone``.
+
+    All experts are initialised from the SAME ``key`` (App. C.3), so the experts start equal
+    and a MixER-1 is exactly ``make_backbone(backbone, ..., key=key)``. Shifts start at 0. The
+    gate starts at 0 (MixER; the first gate update sets it) or, for the naive variant, at small
+    random values drawn from a split of ``key`` so that gradient descent can break symmetry.
+    With ``split_contexts`` each expert receives ``context_size // num_experts`` entries.
+    """
+    from mixer.backbones.registry import make_backbone  # lazy: the registry imports backbones
+
+    if num_experts < 1:
+        raise ValueError(f"num_experts must be >= 1, got {num_experts}")
+    if context_size < 1:
+        raise ValueError(f"context_size must be >= 1, got {context_size}")
+    if split_contexts and context_size % num_experts != 0:
+        raise ValueError(
+            f"split_contexts needs context_size divisible by num_experts, got context_size="
+            f"{context_size} and num_experts={num_experts} (remainder "
+            f"{context_size % num_experts}); choose d as a multiple of M or disable splitting"
+        )
+    expert_size = context_size // num_experts if split_contexts else context_size
+    single = make_backbone(backbone, state_size, expert_size, options, key=key)
+    gate_shape = (context_size + 1, num_experts)
+    if naive:
+        _, gate_key = jax.random.split(key)
+        gate = _NAIVE_GATE_SCALE * jax.random.normal(gate_key, gate_shape)
+    else:
+        gate = jnp.zeros(gate_shape)
+    return MixER(
+        experts=stack_experts(single, num_experts),
+        shifts=jnp.zeros((num_experts,)),
+        gate=gate,
+        num_experts=num_experts,
+        context_size=context_size,
+        split_contexts=split_contexts,
+        naive=naive,
+    )
+
+
+def active_param_count(model: MixER) -> int:
+    """Parameters of ONE expert (App. C.3): the floating-point entries of one backbone, so that
+    a MixER-1 counts exactly as its single backbone (the expert's scalar shift is not counted)."""
+    leaves = jax.tree.leaves(eqx.filter(model.expert(0), eqx.is_inexact_array))
+    return int(sum(leaf.size for leaf in leaves))

@@ -1,0 +1,322 @@
+"""One outer step of proximal alternating minimisation as a single jitted function (SPEC §2.5).
+
+``make_outer_step`` builds (once) a function ``state -> (state, OuterInfo)`` that runs the
+weight phase and the context phase as two ``lax.scan`` loops of inner steps. Each inner step
+draws a mini-batch of closely related environments, takes one AdaBelief step on the loss of
+Eq. (7) plus the proximal term, and (MixER with M > 1) updates the gate on schedule. All
+randomness is split from the state's key inside the function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import optax
+from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
+
+from mixer.batching import context_pool, neighbour_batch, take_window, window_indices
+from mixer.envdata import EnvData
+from mixer.gating import gate_update, initial_gate_state
+from mixer.layer import MixER
+from mixer.schedules import make_optimisers, weights_schedule
+from mixer.solve import SolverConfig
+from mixer.train_config import TrainConfig
+
+__all__ = ["TrainState", "PhaseInfo", "OuterInfo", "init_train_state", "make_outer_step",
+           "trainable_filter", "batch_loss", "env_loss", "proximal_term",
+           "weights_objective", "contexts_objective"]
+
+
+class TrainState(eqx.Module):
+    """Everything that evolves during training (a pytree; checkpointed as a whole)."""
+
+    model: MixER
+    contexts: Float[Array, "E d"]
+    opt_weights: optax.OptState
+    opt_contexts: optax.OptState
+    centroids: Float[Array, "M d"]
+    has_centroids: Bool[Array, ""]
+    key: PRNGKeyArray
+    step: Int[Array, ""]  # number of completed outer steps
+
+
+class PhaseInfo(eqx.Module):
+    """Per-inner-step diagnostics of one phase (leading axis: inner step)."""
+
+    loss: Float[Array, " n"]  # mini-batch loss L (without the proximal term)
+    batch: Int[Array, "n B"]  # environments of each mini-batch
+    env_finite: Bool[Array, "n B"]  # whether each batch environment's loss was finite
+    params_finite: Bool[Array, " n"]  # whether the updated parameters are all finite
+    gate_updated: Bool[Array, " n"]
+    gate_empty: Bool[Array, " n"]  # the update found an empty cluster (gate left unchanged)
+    gate_loss_finite: Bool[Array, " n"]  # the loss matrix of the update was finite
+
+
+class OuterInfo(eqx.Module):
+    """Diagnostics of one outer step."""
+
+    weights: PhaseInfo
+    contexts: PhaseInfo
+    gate_probs: Float[Array, "E M"]  # gate probabilities after the step
+    routed: Int[Array, " E"]  # routed expert of every environment after the step
+    lr_weights: Float[Array, ""]  # weights' learning rate at the first weight step
+
+
+def trainable_filter(model: MixER) -> Any:
+    """Boolean pytree of the model leaves trained by gradient (Θ): every floating array,
+    except the gate of the MixER variant (set by the gate update only)."""
+    spec = jax.tree.map(eqx.is_inexact_array, model)
+    if not model.naive:
+        spec = eqx.tree_at(lambda m: m.gate, spec, False)
+    return spec
+
+
+def init_train_state(
+    model: MixER, contexts: Float[Array, "E d"], cfg: TrainConfig, *, key: PRNGKeyArray
+) -> TrainState:
+    """The state before the first outer step (fresh optimisers, no gate centroids)."""
+    if contexts.ndim != 2 or contexts.shape[1] != model.context_size:
+        raise ValueError(
+            f"contexts must have shape (E, {model.context_size}), got {contexts.shape}")
+    opt_w, opt_c = make_optimisers(cfg)
+    contexts = jnp.asarray(contexts, jnp.float32)
+    gate = initial_gate_state(model.num_experts, model.context_size)
+    return TrainState(
+        model=model,
+        contexts=contexts,
+        opt_weights=opt_w.init(eqx.filter(model, trainable_filter(model))),
+        opt_contexts=opt_c.init(contexts),
+        centroids=gate.centroids.astype(contexts.dtype),
+        has_centroids=gate.has_centroids,
+        key=key,
+        step=jnp.asarray(0, jnp.int32),
+    )
+
+
+def env_loss(
+    model: MixER,
+    ctx: Float[Array, " d"],
+    pool: Float[Array, "P d"],
+    x: Float[Array, "traj time state"],
+    t: Float[Array, " time"],
+    solver: SolverConfig,
+    *,
+    min_window: float,
+    key: PRNGKeyArray,
+) -> Float[Array, ""]:
+    """Eq. (7) for one environment: the mean over predictions, trajectories and (in-window)
+    times of the squared error norm of ``model.train_predict``. With ``min_window < 1``
+    the loss uses a random contiguous window of the time grid drawn with ``key``."""
+    mask = None
+    if min_window < 1.0:
+        idx, mask = window_indices(t.shape[0], min_window, key=key)
+        x, t = take_window(x, t, idx)
+    pred = model.train_predict(ctx, pool, x, t, solver)  # (npred, traj, time, state)
+    err = jnp.sum((pred - x[None]) ** 2, axis=-1)  # (npred, traj, time)
+    if mask is None:
+        return jnp.mean(err)
+    count = jnp.sum(mask) * err.shape[0] * err.shape[1]
+    return jnp.sum(jnp.where(mask, err, 0.0)) / count
+
+
+def batch_loss(
+    model: MixER,
+    contexts: Float[Array, "E d"],
+    data: EnvData,
+    batch: Int[Array, " B"],
+    cfg: TrainConfig,
+    *,
+    key: PRNGKeyArray,
+) -> tuple[Float[Array, ""], Float[Array, " B"]]:
+    """Eq. (7) on a mini-batch: the mean of ``env_loss`` over the batch environments, each
+    with its context pool (``cfg.pool_size``). Returns the batch loss and the per-environment
+    losses."""
+    key_pool, key_win = jr.split(key)
+    pools = context_pool(contexts, batch, cfg.pool_size, key=key_pool)
+    keys = jr.split(key_win, batch.shape[0])
+
+    def one(c, p, xe, te, k):
+        return env_loss(model, c, p, xe, te, cfg.solver, min_window=cfg.min_window, key=k)
+
+    per_env = jax.vmap(one)(contexts[batch], pools, data.x[batch], data.t[batch], keys)
+    return jnp.mean(per_env), per_env
+
+
+def proximal_term(params: Any, old: Any, beta: float) -> Float[Array, ""]:
+    """(β/2)‖params − old‖² summed over all array leaves of two like-structured pytrees."""
+    leaves = jax.tree.leaves(jax.tree.map(lambda u, v: jnp.sum((u - v) ** 2), params, old))
+    return 0.5 * beta * sum(leaves, jnp.zeros(()))
+
+
+def weights_objective(theta, static, theta_old, contexts, data: EnvData, batch, cfg: TrainConfig,
+                      *, key: PRNGKeyArray):
+    """Objective of a weight step: L(Θ) on the batch + (β/2)‖Θ − Θ_old‖², the model being
+    ``eqx.combine(theta, static)``. Returns ``(objective, (L, per-env losses))``."""
+    loss, per_env = batch_loss(eqx.combine(theta, static), contexts, data, batch, cfg, key=key)
+    return loss + proximal_term(theta, theta_old, cfg.prox_beta), (loss, per_env)
+
+
+def contexts_objective(contexts, model: MixER, contexts_old, data: EnvData, batch,
+                       cfg: TrainConfig, *, key: PRNGKeyArray):
+    """Objective of a context step: L(Ξ) on the batch + (β/2)‖Ξ − Ξ_old‖² (all of Ξ).
+    Returns ``(objective, (L, per-env losses))``."""
+    loss, per_env = batch_loss(model, contexts, data, batch, cfg, key=key)
+    return loss + proximal_term(contexts, contexts_old, cfg.prox_beta), (loss, per_env)
+
+
+def _all_finite(tree: Any) -> Bool[Array, ""]:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
+
+
+def _filter_cond(pred, true_fn, false_fn, state: TrainState):
+    """``lax.cond`` over a state that may hold non-array leaves (kept static)."""
+    dyn, static = eqx.partition(state, eqx.is_array)
+
+    def wrap(fn):
+        def inner(d):
+            new_state, out = fn(eqx.combine(d, static))
+            return eqx.filter(new_state, eqx.is_array), out
+        return inner
+
+    new_dyn, out = jax.lax.cond(pred, wrap(true_fn), wrap(false_fn), dyn)
+    return eqx.combine(new_dyn, static), out
+
+
+def _filter_scan(body, state: TrainState, xs):
+    """``lax.scan`` over a state that may hold non-array leaves (kept static)."""
+    dyn, static = eqx.partition(state, eqx.is_array)
+
+    def inner(d, x):
+        new_state, out = body(eqx.combine(d, static), x)
+        return eqx.filter(new_state, eqx.is_array), out
+
+    new_dyn, outs = jax.lax.scan(inner, dyn, xs)
+    return eqx.combine(new_dyn, static), outs
+
+
+class _Step(eqx.Module):
+    """Static ingredients of the outer step (closed over by the jitted function)."""
+
+    cfg: TrainConfig = eqx.field(static=True)
+    spec: Any = eqx.field(static=True)
+    batch_size: int = eqx.field(static=True)
+    gate_on: bool = eqx.field(static=True)
+
+    # The optimisers are rebuilt from ``cfg`` when traced (pure functions of it), so that two
+    # equal ``_Step`` objects compare equal and share one compiled function.
+    @property
+    def opt_w(self) -> optax.GradientTransformation:
+        return make_optimisers(self.cfg)[0]
+
+    @property
+    def opt_c(self) -> optax.GradientTransformation:
+        return make_optimisers(self.cfg)[1]
+
+    def gate(self, state: TrainState, data: EnvData, index, key) -> tuple[TrainState, tuple]:
+        """Gate update after inner step ``index`` (global count) when it is due."""
+        no = jnp.asarray(False)
+        if not self.gate_on:
+            return state, (no, no, jnp.asarray(True))
+
+        def update(s: TrainState):
+            lm = s.model.loss_matrix(s.contexts, data.x, data.t, self.cfg.solver)
+            res = gate_update(s.contexts, lm, s.model.gate, s.centroids, s.has_centroids,
+                              key=key, cfg=self.cfg.gate)
+            model = eqx.tree_at(lambda m: m.gate, s.model, res.weights.astype(s.model.gate.dtype))
+            s = eqx.tree_at(lambda z: (z.model, z.centroids, z.has_centroids), s,
+                            (model, res.centroids.astype(s.centroids.dtype), res.has_centroids))
+            return s, (jnp.asarray(True), res.empty_cluster, jnp.all(jnp.isfinite(lm)))
+
+        due = (index + 1) % self.cfg.gate_update_every == 0
+        return _filter_cond(due, update, lambda s: (s, (no, no, jnp.asarray(True))), state)
+
+    def weights_inner(self, state, data, theta_old, xs):
+        """One optimiser step on Θ (and on the gate for the naive variant)."""
+        key, index = xs
+        k_batch, k_loss, k_gate = jr.split(key, 3)
+        batch = neighbour_batch(state.contexts, self.batch_size, key=k_batch)
+        diff, static = eqx.partition(state.model, self.spec)
+        grads, (loss, per_env) = jax.grad(weights_objective, has_aux=True)(
+            diff, static, theta_old, state.contexts, data, batch, self.cfg, key=k_loss)
+        updates, opt_state = self.opt_w.update(grads, state.opt_weights, diff)
+        diff = optax.apply_updates(diff, updates)
+        state = eqx.tree_at(lambda s: (s.model, s.opt_weights), state,
+                            (eqx.combine(diff, static), opt_state))
+        state, gate_out = self.gate(state, data, index, k_gate)
+        return state, (loss, batch, jnp.isfinite(per_env), _all_finite(diff), *gate_out)
+
+    def contexts_inner(self, state, data, xi_old, xs):
+        """One optimiser step on Ξ."""
+        key, index = xs
+        k_batch, k_loss, k_gate = jr.split(key, 3)
+        batch = neighbour_batch(state.contexts, self.batch_size, key=k_batch)
+        grads, (loss, per_env) = jax.grad(contexts_objective, has_aux=True)(
+            state.contexts, state.model, xi_old, data, batch, self.cfg, key=k_loss)
+        updates, opt_state = self.opt_c.update(grads, state.opt_contexts, state.contexts)
+        contexts = optax.apply_updates(state.contexts, updates)
+        state = eqx.tree_at(lambda s: (s.contexts, s.opt_contexts), state, (contexts, opt_state))
+        state, gate_out = self.gate(state, data, index, k_gate)
+        return state, (loss, batch, jnp.isfinite(per_env), _all_finite(contexts), *gate_out)
+
+    def phase(self, name: str, state: TrainState, data: EnvData, old, key, first_index):
+        """Run one phase's inner steps as a ``lax.scan``; ``old`` is the phase's snapshot
+        (Θ_old or Ξ_old) taken at the start of the outer step."""
+        if name == "weights":
+            n = self.cfg.inner_steps_weights
+            body = lambda s, xs: self.weights_inner(s, data, old, xs)  # noqa: E731
+        else:
+            n = self.cfg.inner_steps_contexts
+            body = lambda s, xs: self.contexts_inner(s, data, old, xs)  # noqa: E731
+        indices = first_index + jnp.arange(n, dtype=jnp.int32)
+        state, outs = _filter_scan(body, state, (jr.split(key, n), indices))
+        return state, PhaseInfo(*outs)
+
+    def __call__(self, state: TrainState, data: EnvData) -> tuple[TrainState, OuterInfo]:
+        cfg = self.cfg
+        n_w, n_c = cfg.inner_steps_weights, cfg.inner_steps_contexts
+        key_next, key_w, key_c = jr.split(state.key, 3)
+        base = state.step * (n_w + n_c)
+        lr = weights_schedule(cfg)(state.step * n_w)
+        snapshots = {"weights": eqx.filter(state.model, self.spec), "contexts": state.contexts}
+        infos = {}
+        order = ("weights", "contexts") if cfg.order == "weights_first" else ("contexts", "weights")
+        offset = 0
+        for name in order:
+            key = key_w if name == "weights" else key_c
+            state, infos[name] = self.phase(name, state, data, snapshots[name], key, base + offset)
+            offset += n_w if name == "weights" else n_c
+        model = state.model
+        info = OuterInfo(
+            weights=infos["weights"],
+            contexts=infos["contexts"],
+            gate_probs=jax.vmap(model.gate_probs)(state.contexts),
+            routed=jax.vmap(model.route)(state.contexts),
+            lr_weights=jnp.asarray(lr, jnp.float32),
+        )
+        state = eqx.tree_at(lambda s: (s.key, s.step), state, (key_next, state.step + 1))
+        return state, info
+
+
+def make_outer_step(
+    model: MixER, cfg: TrainConfig, data: EnvData
+) -> Callable[[TrainState], tuple[TrainState, OuterInfo]]:
+    """Build the jitted outer step for ``model``'s structure, ``cfg`` and the training ``data``.
+
+    The returned function maps a ``TrainState`` (see ``init_train_state``) to the next state
+    and its ``OuterInfo``; it compiles on its first call and never again for states of the
+    same structure. ``data`` is passed as a jit argument (not baked in as a constant).
+    """
+    step = _Step(
+        cfg=cfg,
+        spec=trainable_filter(model),
+        batch_size=cfg.resolved_batch_size(data.num_envs, model.num_experts),
+        gate_on=model.num_experts > 1 and not model.naive and cfg.gate_update_every > 0,
+    )
+    jitted = eqx.filter_jit(step)
+    return lambda state: jitted(state, data)

@@ -1,0 +1,63 @@
+# Evaluation stage: test split, adaptation to new environments, routing analysis, per-run metrics.
+
+
+rule evaluate:
+    """Test-split metrics of the trained model with the trained contexts (TRAIN columns)."""
+    input:
+        model=f"{RUN_DIR}/model.eqx",
+        test="results/data/{experiment}/test.zarr",
+    output:
+        f"{RUN_DIR}/eval.json",
+    params:
+        run=run_params,
+    log:
+        f"{RUN_DIR}/evaluate.log",
+    script:
+        "../scripts/evaluate.py"
+
+
+rule adapt:
+    """Adapt contexts on adapt_train (model and gate frozen), score on adapt_test (ADAPT columns)."""
+    input:
+        model=f"{RUN_DIR}/model.eqx",
+        adapt_train="results/data/{experiment}/adapt_train.zarr",
+        adapt_test="results/data/{experiment}/adapt_test.zarr",
+    output:
+        f"{RUN_DIR}/adapt.json",
+    params:
+        run=run_params,
+    threads: 2
+    log:
+        f"{RUN_DIR}/adapt.log",
+    script:
+        "../scripts/adapt.py"
+
+
+rule routing:
+    """Routing of the training environments: experts, gate probabilities, purity and ARI."""
+    input:
+        model=f"{RUN_DIR}/model.eqx",
+        train="results/data/{experiment}/train.zarr",
+    output:
+        f"{RUN_DIR}/routing.json",
+    params:
+        run=run_params,
+    log:
+        f"{RUN_DIR}/routing.log",
+    script:
+        "../scripts/routing.py"
+
+
+rule run_metrics:
+    """Gather one run's results into metrics.json (with provenance)."""
+    input:
+        train=f"{RUN_DIR}/train.json",
+        eval=f"{RUN_DIR}/eval.json",
+        adapt=f"{RUN_DIR}/adapt.json",
+        routing=f"{RUN_DIR}/routing.json",
+    output:
+        f"{RUN_DIR}/metrics.json",
+    log:
+        f"{RUN_DIR}/metrics.log",
+    script:
+        "../scripts/run_metrics.py"

@@ -1,0 +1,36 @@
+# Training stage: one job per (experiment, backbone, variant, seed).
+
+
+rule mlflow_store:
+    """Create the embedded MLflow store and experiments once, before training jobs start."""
+    output:
+        "results/mlflow.db",
+    params:
+        experiments=lambda wc: list(enabled_experiments()),
+    log:
+        "results/logs/mlflow_store.log",
+    script:
+        "../scripts/mlflow_store.py"
+
+
+rule train:
+    """Train one run; resumes from its checkpoint folder after an interruption."""
+    input:
+        train="results/data/{experiment}/train.zarr",
+        val="results/data/{experiment}/val.zarr",
+        store=mlflow_store_input,
+    output:
+        model=f"{RUN_DIR}/model.eqx",
+        history=directory(f"{RUN_DIR}/history.zarr"),
+        summary=f"{RUN_DIR}/train.json",
+    params:
+        run=run_params,
+        scale=config["scale"],
+        mlflow=config["tracking"]["mlflow"],
+    resources:
+        gpu=lambda wc: 1 if config["device"] == "gpu" else 0,
+    threads: 2
+    log:
+        f"{RUN_DIR}/train.log",
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,12 @@
+"""Rule script: create the MLflow store and one experiment per dataset, once."""
+
+from pathlib import Path
+
+from mixer.runlog import configure_logging
+from mixer.tracking import ensure_store
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = configure_logging(sm.log[0])
+db = Path(sm.output[0]).resolve()
+ids = ensure_store(f"sqlite:///{db}", str(db.parent / "mlartifacts"), sm.params.experiments)
+log.info("MLflow store %s with experiments %s", db, ids)

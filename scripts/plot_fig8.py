@@ -1,0 +1,19 @@
+"""Rule script: Fig. 8 (gate heatmaps during training, naive MoE above MixER)."""
+
+from pathlib import Path
+
+from mixer.io.runs import read_history
+from mixer.plotting.runs import plot_fig8
+from mixer.runlog import configure_logging
+from mixer.tables import variant_label
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = configure_logging(sm.log[0])
+histories = {}
+for path in sorted(sm.input.histories, key=lambda p: ("mixer" in Path(p).parts[-3], p)):
+    backbone, variant, seed = Path(path).parts[-4:-1]
+    histories[f"{backbone} {variant_label(variant)} ({seed})"] = read_history(path)
+fig = plot_fig8(histories, sm.params.moments,
+                f"{sm.wildcards.experiment}: gate probabilities ({sm.params.scale} scale)")
+fig.savefig(sm.output[0], dpi=130)
+log.info("wrote %s", sm.output[0])

@@ -1,0 +1,268 @@
+"""The training loop: configuration, schedules, proximal objective, gate handling, history,
+exact resumption from checkpoints and divergence detection."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from train_toys import FAST_SOLVER, ContextLinear, random_data, toy_mixer
+
+import mixer.train_step as train_step_module
+from mixer.io.checkpoints import load_checkpoint, read_metadata
+from mixer.schedules import weights_schedule
+from mixer.train import CHECKPOINT_NAME, TrainConfig, TrainingDivergedError, fit
+from mixer.train_step import (
+    contexts_objective,
+    init_train_state,
+    make_outer_step,
+    trainable_filter,
+    weights_objective,
+)
+
+NUM_ENVS, CTX = 8, 2
+BASE = TrainConfig(outer_steps=4, prox_beta=0.1, inner_steps_weights=3, inner_steps_contexts=3,
+                   solver=FAST_SOLVER, checkpoint_every=1, validate_every=2, pool_size=2,
+                   min_window=0.6)
+
+
+class Recorder:
+    """A tracker that keeps every call; optionally interrupts the run at one step."""
+
+    def __init__(self, stop_at: int | None = None):
+        self.rows: list[tuple[int, dict]] = []
+        self.stop_at = stop_at
+
+    def log_metrics(self, metrics, step):
+        if step == self.stop_at:
+            raise KeyboardInterrupt(f"simulated kill at step {step}")
+        self.rows.append((step, dict(metrics)))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return random_data(NUM_ENVS, 3, 10, seed=0), random_data(NUM_ENVS, 2, 10, seed=1)
+
+
+def _model(naive=False, num_experts=2):
+    return toy_mixer(ContextLinear, num_experts, CTX, naive=naive, key=jax.random.key(0))
+
+
+def _fit(data, cfg=BASE, **kwargs):
+    train, val = kwargs.pop("train", data[0]), data[1]
+    return fit(_model(), jnp.zeros((NUM_ENVS, CTX)), train, val, cfg, key=jax.random.key(42),
+               tracker=kwargs.pop("tracker", Recorder()), **kwargs)
+
+
+def _leaves_equal(a, b):
+    la = jax.tree.leaves(eqx.filter(a, eqx.is_array))
+    lb = jax.tree.leaves(eqx.filter(b, eqx.is_array))
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.fixture(scope="module")
+def interrupted(data, tmp_path_factory):
+    """A checkpoint directory of a run killed during outer step 2 (checkpoint after step 1)."""
+    directory = tmp_path_factory.mktemp("interrupted")
+    with pytest.raises(KeyboardInterrupt):
+        _fit(data, tracker=Recorder(stop_at=2), checkpoint_dir=directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def straight(data):
+    tracker = Recorder()
+    return _fit(data, tracker=tracker), tracker
+
+
+def test_config_validation_and_batch_size():
+    with pytest.raises(ValueError, match="order"):
+        TrainConfig(outer_steps=1, prox_beta=0.0, order="both")
+    with pytest.raises(ValueError, match="min_window"):
+        TrainConfig(outer_steps=1, prox_beta=0.0, min_window=0.0)
+    with pytest.raises(ValueError, match="outer_steps"):
+        TrainConfig(outer_steps=0, prox_beta=0.0)
+    with pytest.raises(ValueError, match="prox_beta"):
+        TrainConfig(outer_steps=1, prox_beta=-1.0)
+    cfg = TrainConfig(outer_steps=1, prox_beta=0.0)
+    assert cfg.resolved_batch_size(8, 2) == 4
+    assert cfg.resolved_batch_size(160, 10) == 16
+    assert cfg.resolved_batch_size(3, 4) == 1
+    assert dataclasses.replace(cfg, batch_size=50).resolved_batch_size(8, 2) == 8
+    assert cfg.hash() == TrainConfig(outer_steps=1, prox_beta=0.0).hash()
+    assert cfg.hash() != dataclasses.replace(cfg, prox_beta=1.0).hash()
+
+
+def test_weights_lr_schedule():
+    cfg = TrainConfig(outer_steps=3, prox_beta=0.0, inner_steps_weights=12)
+    schedule = weights_schedule(cfg)
+    expected = {0: 1e-3, 11: 1e-3, 12: 4e-4, 23: 4e-4, 24: 1.6e-4, 35: 1.6e-4}
+    for count, lr in expected.items():
+        assert float(schedule(count)) == pytest.approx(lr, rel=1e-6)
+    custom = dataclasses.replace(cfg, lr_weights=0.1, lr_decay=0.5, lr_boundaries=(0.5,))
+    assert [float(weights_schedule(custom)(c)) for c in (17, 18)] == pytest.approx([0.1, 0.05])
+
+
+def test_proximal_terms(data):
+    train = data[0]
+    model = _model()
+    batch = jnp.array([0, 3, 5, 6])
+    key = jax.random.key(1)
+    theta, static = eqx.partition(model, trainable_filter(model))
+    theta_old = jax.tree.map(lambda p: p + 0.1, theta)
+    num_params = sum(p.size for p in jax.tree.leaves(theta))
+    cfgs = [dataclasses.replace(BASE, prox_beta=b) for b in (0.0, 3.0)]
+    ctx = jnp.ones((NUM_ENVS, CTX))
+    ctx_old = ctx - 0.2
+
+    @jax.jit
+    def evaluate(th, c):
+        out = []
+        for cfg in cfgs:
+            (v, (loss, _)), g = jax.value_and_grad(weights_objective, has_aux=True)(
+                th, static, theta_old, c, train, batch, cfg, key=key)
+            gc = jax.grad(lambda cc, cfg=cfg: contexts_objective(
+                cc, model, ctx_old, train, batch, cfg, key=key)[0])(c)
+            out.append((v, loss, g, gc))
+        return out
+
+    (v0, l0, g0, gc0), (v3, l3, g3, gc3) = evaluate(theta, ctx)
+    assert float(l0) == float(l3) == pytest.approx(float(v0))
+    assert float(v3 - v0) == pytest.approx(0.5 * 3.0 * 0.01 * num_params, rel=1e-4)
+    for a, b in zip(jax.tree.leaves(g0), jax.tree.leaves(g3)):  # β (Θ − Θ_old) = -0.3
+        np.testing.assert_allclose(b - a, -0.3 * np.ones_like(a), atol=1e-5)
+    np.testing.assert_allclose(gc3 - gc0, 0.6 * np.ones((NUM_ENVS, CTX)), atol=1e-5)
+
+
+def test_gate_trainable_only_in_naive_variant():
+    for naive in (False, True):
+        model = _model(naive=naive)
+        spec = trainable_filter(model)
+        assert spec.gate is naive and spec.shifts is True
+        assert all(jax.tree.leaves(spec.experts))
+        theta, _ = eqx.partition(model, spec)
+        assert (theta.gate is None) is not naive
+
+
+def _run_steps(model, cfg, train, steps):
+    state = init_train_state(model, jnp.zeros((NUM_ENVS, CTX)), cfg, key=jax.random.key(3))
+    step = make_outer_step(model, cfg, train)
+    infos = []
+    for _ in range(steps):
+        state, info = step(state)
+        infos.append(info)
+    return state, infos
+
+
+def test_naive_gate_learns(data):
+    """MixER-M†: W receives a gradient (through the routed probability) and is trained."""
+    model = _model(naive=True)
+    state, infos = _run_steps(model, BASE, data[0], 2)
+    assert float(jnp.max(jnp.abs(state.model.gate - model.gate))) > 1e-5
+    assert not any(bool(jnp.any(i.weights.gate_updated)) for i in infos)  # no gate update
+
+
+def test_mixer_gate_changes_only_by_gate_update(data, monkeypatch):
+    traces = []
+    real = train_step_module.batch_loss
+
+    def counting(*args, **kwargs):
+        traces.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_step_module, "batch_loss", counting)
+    model = _model()
+    cfg = dataclasses.replace(BASE, gate_update_every=0)
+    state, infos = _run_steps(model, cfg, data[0], 3)
+    # the outer step is traced once (one trace per phase) and never again
+    assert len(traces) == 2
+    np.testing.assert_array_equal(state.model.gate, model.gate)  # no gradient reaches W
+    assert float(jnp.max(jnp.abs(state.model.experts.base - model.experts.base))) > 1e-4
+    assert float(jnp.max(jnp.abs(state.model.shifts))) > 0
+    assert not any(bool(jnp.any(i.weights.gate_updated)) for i in infos)
+
+
+def test_history_tracker_and_selection(data, straight):
+    result, tracker = straight
+    h = result.history
+    np.testing.assert_array_equal(h.step, np.arange(4))
+    assert [s for s, _ in tracker.rows] == [0, 1, 2, 3]
+    assert all("train/loss" in m for _, m in tracker.rows)
+    assert [("val/rel_mse" in m) for _, m in tracker.rows] == [False, True, False, True]
+    assert np.isnan(h.val_rel_mse[[0, 2]]).all() and np.isfinite(h.val_rel_mse[[1, 3]]).all()
+    # weights rate: 12 weight steps in all, x0.4 at step 4 and step 8
+    np.testing.assert_allclose(h.lr_weights, [1e-3, 1e-3, 4e-4, 1.6e-4], rtol=1e-6)
+    assert h.gate_probs.shape == (4, NUM_ENVS, 2) and h.routed.shape == (4, NUM_ENVS)
+    np.testing.assert_allclose(h.gate_probs.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(h.routed, h.gate_probs.argmax(-1))
+    assert np.all(np.isfinite(h.train_loss))
+    # the MixER gate was set by gate updates: not zero any more
+    assert float(jnp.max(jnp.abs(result.final_model.gate))) > 0
+    best = int(np.nanargmin(h.val_rel_mse))
+    assert result.best_step == best
+    assert result.best_val_rel_mse == h.val_rel_mse[best]
+    from mixer.train import _validate
+
+    assert _validate(result.model, result.contexts, data[1], BASE) == result.best_val_rel_mse
+
+
+def test_resume_matches_uninterrupted_run_bit_for_bit(data, straight, interrupted, tmp_path):
+    reference, _ = straight
+    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
+    assert read_metadata(tmp_path / CHECKPOINT_NAME)["step"] == 2
+    tracker = Recorder()
+    resumed = _fit(data, tracker=tracker, checkpoint_dir=tmp_path)  # a fresh fit call
+    assert [s for s, _ in tracker.rows] == [2, 3]
+    _leaves_equal(resumed.final_model, reference.final_model)
+    _leaves_equal(resumed.model, reference.model)
+    np.testing.assert_array_equal(resumed.final_contexts, reference.final_contexts)
+    np.testing.assert_array_equal(resumed.contexts, reference.contexts)
+    assert resumed.best_step == reference.best_step
+    assert resumed.best_val_rel_mse == reference.best_val_rel_mse
+    for name, value in reference.history.to_arrays().items():
+        np.testing.assert_array_equal(getattr(resumed.history, name), value, err_msg=name)
+    assert read_metadata(tmp_path / CHECKPOINT_NAME)["step"] == 4
+
+
+def test_resume_refuses_other_config(data, interrupted, tmp_path):
+    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
+    with pytest.raises(ValueError, match="another training configuration"):
+        _fit(data, cfg=dataclasses.replace(BASE, prox_beta=0.2), checkpoint_dir=tmp_path)
+
+
+def test_divergence_names_step_phase_envs_and_keeps_checkpoint(data, interrupted, tmp_path):
+    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / CHECKPOINT_NAME
+    before = path.read_bytes()
+    bad = dataclasses.replace(data[0], x=data[0].x.at[3, 0, 5].set(jnp.inf))
+    with pytest.raises(TrainingDivergedError) as info:
+        _fit(data, train=bad, checkpoint_dir=tmp_path)
+    error = info.value
+    assert error.envs == [3]
+    assert error.outer_step >= 2 and error.phase in ("weights", "contexts")
+    assert f"outer step {error.outer_step}" in str(error) and "[3]" in str(error)
+    assert error.checkpoint == str(path)
+    assert path.read_bytes() == before  # the last good checkpoint is untouched
+    template = {"state": init_train_state(_model(), jnp.zeros((NUM_ENVS, CTX)), BASE,
+                                          key=jax.random.key(0)),
+                "best": (_model(), jnp.zeros((NUM_ENVS, CTX)))}
+    state = load_checkpoint(path, template).tree["state"]
+    assert int(state.step) == 2
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(
+        eqx.filter(state.model, eqx.is_inexact_array)))
+
+
+def test_input_validation(data):
+    with pytest.raises(ValueError, match="contexts"):
+        fit(_model(), jnp.zeros((NUM_ENVS, 3)), data[0], data[1], BASE, key=jax.random.key(0),
+            tracker=Recorder())
+    with pytest.raises(ValueError, match="validation"):
+        fit(_model(), jnp.zeros((NUM_ENVS, CTX)), data[0], data[1].subset([0, 1]), BASE,
+            key=jax.random.key(0), tracker=Recorder())
