@@ -17,7 +17,8 @@ Run ``python benchmarks/outer_step.py --json``: one JSON object on stdout with
   ``gate_update_fraction``: the share of the outer step spent in its 24 gate updates;
 - ``compile_s``: first outer-step call minus a steady one; ``adapt_s_per_env``: adaptation
   (``mixer.adapt.adapt``, compilation excluded) wall time per environment;
-- extras: ``s_per_outer_step_no_gate`` (the same outer step with the gate updates switched
+- extras: ``cpu_s_per_outer_step`` and ``cpu_s_gate_update`` (process CPU time, all threads;
+  steadier than wall time on a shared machine), ``s_per_outer_step_no_gate`` (the same outer step with the gate updates switched
   off) and ``gate_update_fraction_by_difference`` (1 - no_gate / with_gate), the compile
   times of the other functions, and the machine's load average before and after.
 """
@@ -74,20 +75,28 @@ def synthetic_data(seed: int) -> EnvData:
     return EnvData.from_arrays(np.stack(xs), np.stack(ts))
 
 
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    """(first call, median of ``repeats`` further calls) wall times, outputs blocked on."""
+def timed(fn: Callable[[], Any], repeats: int, cpu: list[float] | None = None):
+    """(first call, median of ``repeats`` further calls) wall times, outputs blocked on.
+
+    When ``cpu`` is a list, the median CPU time of this process (all threads) over the same
+    calls is appended to it: less sensitive than wall time to other jobs on a shared machine.
+    """
     start = time.perf_counter()
     jax.block_until_ready(fn())
     first = time.perf_counter() - start
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - start_cpu)
+    if cpu is not None:
+        cpu.append(statistics.median(cpu_times))
     return first, statistics.median(times)
 
 
-def time_outer_steps(model: MixER, data: EnvData, cfg: TrainConfig, repeats: int, key):
+def time_outer_steps(model: MixER, data: EnvData, cfg: TrainConfig, repeats: int, key,
+                     cpu: list[float] | None = None):
     """Compile and run the real jitted outer step; returns (first, median, final state)."""
     contexts = jnp.zeros((data.num_envs, model.context_size))
     state = init_train_state(model, contexts, cfg, key=key)
@@ -98,7 +107,7 @@ def time_outer_steps(model: MixER, data: EnvData, cfg: TrainConfig, repeats: int
         holder["state"], info = outer(holder["state"])
         return holder["state"], info
 
-    first, median = timed(one, repeats)
+    first, median = timed(one, repeats, cpu)
     return first, median, holder["state"]
 
 
@@ -156,9 +165,10 @@ def time_gate_update(model, contexts, data, solver, repeats, key) -> dict[str, f
         lm = m.loss_matrix(c, data.x, data.t, solver)
         return gate_update(c, lm, m.gate, centroids, jnp.asarray(False), key=key, cfg=gcfg)
 
+    cpu: list[float] = []
     _, lm_s = timed(lambda: loss_matrix(model, contexts), repeats)
-    _, gate_s = timed(lambda: update(model, contexts), repeats)
-    return {"gate_update_s": gate_s, "loss_matrix_s": lm_s}
+    _, gate_s = timed(lambda: update(model, contexts), repeats, cpu)
+    return {"gate_update_s": gate_s, "loss_matrix_s": lm_s, "cpu_s_gate_update": cpu[0]}
 
 
 def time_adaptation(model, data, solver, steps, num_envs, key) -> dict[str, float]:
@@ -182,8 +192,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cfg = TrainConfig(outer_steps=1000, prox_beta=10.0, batch_size=BATCH, solver=solver,
                       gate_update_every=1, validate_every=1000, checkpoint_every=0)
     LOG.info("outer steps ...")
-    first, outer_s, state = time_outer_steps(model, data, cfg, args.repeats, k_train)
-    record: dict[str, Any] = {"s_per_outer_step": outer_s, "compile_s": first - outer_s}
+    cpu: list[float] = []
+    first, outer_s, state = time_outer_steps(model, data, cfg, args.repeats, k_train, cpu)
+    record: dict[str, Any] = {"s_per_outer_step": outer_s, "compile_s": first - outer_s,
+                              "cpu_s_per_outer_step": cpu[0]}
     if args.no_gate_baseline:
         LOG.info("outer steps without gate updates ...")
         no_gate = dataclasses.replace(cfg, gate_update_every=0)

@@ -4,6 +4,7 @@ exact resumption from checkpoints and divergence detection."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 
 import equinox as eqx
@@ -76,10 +77,27 @@ def interrupted(data, tmp_path_factory):
     return directory
 
 
+class _ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
 @pytest.fixture(scope="module")
 def straight(data):
-    tracker = Recorder()
-    return _fit(data, tracker=tracker), tracker
+    """An uninterrupted run; returns the result, the tracker and the logged messages."""
+    tracker, handler = Recorder(), _ListHandler()
+    logger = logging.getLogger("test_train.fit")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        result = _fit(data, tracker=tracker, logger=logger)
+    finally:
+        logger.removeHandler(handler)
+    return result, tracker, handler.messages
 
 
 def test_config_validation_and_batch_size():
@@ -189,8 +207,11 @@ def test_mixer_gate_changes_only_by_gate_update(data, monkeypatch):
     assert not any(bool(jnp.any(i.weights.gate_updated)) for i in infos)
 
 
-def test_history_tracker_and_selection(data, straight):
-    result, tracker = straight
+def test_history_tracker_logging_and_selection(data, straight):
+    result, tracker, messages = straight
+    assert [m.split()[2] for m in messages] == ["1/4", "2/4", "3/4", "4/4"]
+    assert all("loss=" in m and "eta=" in m for m in messages)
+    assert "rel_mse=" in messages[1] and "rel_mse=" not in messages[0]
     h = result.history
     np.testing.assert_array_equal(h.step, np.arange(4))
     assert [s for s, _ in tracker.rows] == [0, 1, 2, 3]
@@ -213,8 +234,14 @@ def test_history_tracker_and_selection(data, straight):
     assert _validate(result.model, result.contexts, data[1], BASE) == result.best_val_rel_mse
 
 
+def test_gate_recorded_every_history_every_steps(data, straight):
+    result = _fit(data, history_every=3)
+    np.testing.assert_array_equal(result.history.gate_step, [0, 3])  # and always the last
+    np.testing.assert_array_equal(result.history.routed, straight[0].history.routed[[0, 3]])
+
+
 def test_resume_matches_uninterrupted_run_bit_for_bit(data, straight, interrupted, tmp_path):
-    reference, _ = straight
+    reference = straight[0]
     shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
     assert read_metadata(tmp_path / CHECKPOINT_NAME)["step"] == 2
     tracker = Recorder()

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-__all__ = ["SwishMLP", "apply_mlp", "init_linear_stack", "swish"]
+__all__ = ["SwishMLP", "apply_mlp", "init_linear_stack", "layer_sizes", "swish"]
 
 Weights = tuple[Float[Array, "out in"], ...]
 Biases = tuple[Float[Array, " out"], ...]

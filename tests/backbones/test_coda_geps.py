@@ -29,7 +29,8 @@ def test_zero_context_is_the_plain_root_mlp(cls, toy_data):
 
     @jax.jit
     def run(ctx):
-        return model.predict(ctx, x, t, HEUN), solve_many(lambda _, y: model.root(y), x[:, 0], t, HEUN)
+        plain = solve_many(lambda _, y: model.root(y), x[:, 0], t, HEUN)
+        return model.predict(ctx, x, t, HEUN), plain
 
     adapted, plain = run(jnp.zeros(CONTEXT))
     np.testing.assert_allclose(adapted, plain, rtol=1e-6, atol=1e-7)

@@ -28,7 +28,7 @@ from mixer.solve import SolverConfig
 class Case:
     name: str
     options: dict
-    solver: SolverConfig = HEUN
+    solver: SolverConfig = SOLVER
     uses_pool: bool = False  # train_predict returns one rollout per pool row
     uses_ctx_in_training: bool = True  # the training loss depends on the stored context
 

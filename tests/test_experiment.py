@@ -1,0 +1,64 @@
+"""Experiment glue: variant names, run specs from the config, tables, run files."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mixer.config import validate_config
+from mixer.experiment import parse_variant, run_spec
+from mixer.history import History
+from mixer.io.runs import read_history, read_json, write_history, write_json
+from mixer.tables import summarise, to_markdown, variant_label
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+
+
+def test_parse_variant():
+    assert parse_variant("mixer1") == (1, False)
+    assert parse_variant("naive2") == (2, True)
+    assert parse_variant("mixer20") == (20, False)
+    for bad in ("mixer", "moe2", "mixer0", "naive-2"):
+        with pytest.raises(ValueError, match=bad):
+            parse_variant(bad)
+
+
+def test_run_spec_merges_overrides_and_hash_tracks_one_backbone():
+    cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
+    exp = cfg["experiments"]["odebench2"]
+    exp["training"] = {"outer_steps": 7}
+    geps = run_spec(cfg["models"], exp, "geps", "mixer2", 0)
+    coda = run_spec(cfg["models"], exp, "coda", "mixer2", 0)
+    assert geps.train.outer_steps == 7 and geps.num_experts == 2 and not geps.naive
+    cfg["models"]["backbones"]["geps"]["width"] += 1
+    assert run_spec(cfg["models"], exp, "geps", "mixer2", 0).hash() != geps.hash()
+    assert run_spec(cfg["models"], exp, "coda", "mixer2", 0).hash() == coda.hash()
+
+
+def test_summarise_mean_std_over_seeds_and_markdown():
+    runs = pd.DataFrame({"backbone": ["geps"] * 3, "variant": ["naive2"] * 3, "seed": [0, 1, 2],
+                         "m": [1.0, 2.0, 3.0]})
+    table = summarise(runs, ["m"])
+    assert table.loc[0, "m_mean"] == 2.0 and table.loc[0, "m_std"] == 1.0
+    assert table.loc[0, "model"] == variant_label("naive2") == "MixER-2†"
+    assert "2 ± 1" in to_markdown(table, {"m": "M"})
+
+
+def test_json_and_history_round_trip(tmp_path):
+    write_json(tmp_path / "a.json", {"x": np.float32(1.5), "nan": float("nan"), "v": np.arange(2)})
+    assert read_json(tmp_path / "a.json") == {"x": 1.5, "nan": None, "v": [0, 1]}
+    n, k, e, m = 4, 2, 3, 2
+    hist = History(step=np.arange(n), train_loss=np.ones(n), loss_weights=np.ones(n),
+                   loss_contexts=np.ones(n), lr_weights=np.ones(n),
+                   val_rel_mse=np.array([np.nan, 0.5, np.nan, 0.25]), gate_empty=np.zeros(n),
+                   gate_step=np.array([0, 3]), gate_probs=np.full((k, e, m), 0.5),
+                   routed=np.zeros((k, e), int))
+    write_history(tmp_path / "h.zarr", hist, np.zeros((e, 4)), np.array(["a", "b", "a"]),
+                  {"seed": 1})
+    ds = read_history(tmp_path / "h.zarr")
+    assert ds["gate_probs"].shape == (k, e, m)
+    assert list(ds["family"].values) == ["a", "b", "a"]
+    np.testing.assert_array_equal(ds["val_rel_mse"].values, hist.val_rel_mse)
