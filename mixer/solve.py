@@ -71,6 +71,9 @@ def solve_ivp(
         saveat=diffrax.SaveAt(ts=t),
         stepsize_controller=controller,
         max_steps=cfg.max_steps,
+        # Fixed-step solvers: one checkpoint per step, so reverse mode is exact for any
+        # max_steps (the default checkpointing schedule gave wrong gradients there).
+        adjoint=diffrax.RecursiveCheckpointAdjoint(checkpoints=cfg.max_steps if fixed else None),
         throw=False,
     )
     return sol.ys
