@@ -116,7 +116,7 @@ def fig8_histories(experiment):
     exp = config["experiments"][experiment]
     seed = exp["seeds"][0]
     return [
-        RUN_DIR.format(experiment=experiment, backbone=b, variant=v, seed=seed) + "/history.zarr"
+        f"{RUN_DIR}/history.zarr".format(experiment=experiment, backbone=b, variant=v, seed=seed)
         for b in exp["backbones"]
         for v in exp["variants"]
         if parse_variant(v)[0] > 1

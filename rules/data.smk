@@ -18,6 +18,8 @@ rule simulate_ivp:
     log:
         "results/logs/data/{dataset}.log",
     threads: 2
+    conda:
+        "../environment.yml"
     script:
         "../scripts/build_dataset.py"
 
@@ -40,6 +42,8 @@ rule simulate_sccts:
         splits=["train"],
     log:
         "results/logs/data/sccts.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/build_dataset.py"
 
@@ -59,6 +63,8 @@ rule load_epilepsy2:
         splits=["train", "adapt_train"],
     log:
         "results/logs/data/epilepsy2.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/build_dataset.py"
 
@@ -74,5 +80,7 @@ rule plot_data:
         scale=config["scale"],
     log:
         "results/logs/figures/data_{dataset}.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/plot_data.py"

@@ -12,6 +12,8 @@ rule evaluate:
         run=run_params,
     log:
         f"{RUN_DIR}/evaluate.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/evaluate.py"
 
@@ -29,6 +31,8 @@ rule adapt:
     threads: 2
     log:
         f"{RUN_DIR}/adapt.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/adapt.py"
 
@@ -44,6 +48,8 @@ rule routing:
         run=run_params,
     log:
         f"{RUN_DIR}/routing.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/routing.py"
 
@@ -59,5 +65,7 @@ rule run_metrics:
         f"{RUN_DIR}/metrics.json",
     log:
         f"{RUN_DIR}/metrics.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/run_metrics.py"

@@ -16,6 +16,8 @@ rule aggregate:
         scale=config["scale"],
     log:
         "results/logs/tables/{experiment}.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/aggregate.py"
 
@@ -36,6 +38,8 @@ rule plot_fig2:
         scale=config["scale"],
     log:
         "results/logs/figures/fig2_{experiment}.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/plot_fig2.py"
 
@@ -55,5 +59,7 @@ rule plot_fig8:
         scale=config["scale"],
     log:
         "results/logs/figures/fig8_{experiment}.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/plot_fig8.py"

@@ -9,6 +9,8 @@ rule mlflow_store:
         experiments=lambda wc: list(enabled_experiments()),
     log:
         "results/logs/mlflow_store.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/mlflow_store.py"
 
@@ -32,5 +34,7 @@ rule train:
     threads: 2
     log:
         f"{RUN_DIR}/train.log",
+    conda:
+        "../environment.yml"
     script:
         "../scripts/train.py"
