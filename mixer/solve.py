@@ -47,8 +47,13 @@ def solve_ivp(
     x0: Float[Array, " state"],
     t: Float[Array, " time"],
     cfg: SolverConfig,
+    *,
+    higher_order: bool = False,
 ) -> Float[Array, "time state"]:
     """Integrate ``dx/dt = field(t, x)`` from ``x0`` and return the states at the times ``t``.
+
+    ``higher_order=True`` uses ``diffrax.DirectAdjoint``: the same numbers, differentiable in
+    reverse mode more than once (second-order meta-learning), slower to compile.
 
     Differentiable (reverse mode through the solver steps). When the solver does not reach the
     end of the grid within ``cfg.max_steps`` the missing points are NaN (never an exception
@@ -73,7 +78,11 @@ def solve_ivp(
         max_steps=cfg.max_steps,
         # Fixed-step solvers: one checkpoint per step, so reverse mode is exact for any
         # max_steps (the default checkpointing schedule gave wrong gradients there).
-        adjoint=diffrax.RecursiveCheckpointAdjoint(checkpoints=cfg.max_steps if fixed else None),
+        adjoint=(
+            diffrax.DirectAdjoint()
+            if higher_order
+            else diffrax.RecursiveCheckpointAdjoint(checkpoints=cfg.max_steps if fixed else None)
+        ),
         throw=False,
     )
     return sol.ys
@@ -84,6 +93,8 @@ def solve_many(
     x0s: Float[Array, "traj state"],
     t: Float[Array, " time"],
     cfg: SolverConfig,
+    *,
+    higher_order: bool = False,
 ) -> Float[Array, "traj time state"]:
     """``solve_ivp`` over several initial conditions sharing one vector field and time grid."""
-    return jax.vmap(lambda x0: solve_ivp(field, x0, t, cfg))(x0s)
+    return jax.vmap(lambda x0: solve_ivp(field, x0, t, cfg, higher_order=higher_order))(x0s)

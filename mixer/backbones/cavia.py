@@ -15,7 +15,6 @@ the final rollout with the adapted context uses ``solve_many``.
 
 from __future__ import annotations
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -23,7 +22,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from mixer.backbones.base import AbstractBackbone, trajectory_mse
 from mixer.backbones.mlp import SwishMLP
-from mixer.solve import _SOLVERS, SolverConfig, VectorField, solve_many
+from mixer.solve import SolverConfig, VectorField, solve_many
 
 __all__ = ["CAVIA", "solve_many_higher_order"]
 
@@ -34,31 +33,8 @@ def solve_many_higher_order(
     t: Float[Array, " time"],
     cfg: SolverConfig,
 ) -> Float[Array, "traj time state"]:
-    """:func:`mixer.solve.solve_many` with ``diffrax.DirectAdjoint``: the same numbers, but
-    differentiable in reverse mode more than once (non-finite where ``max_steps`` is hit)."""
-    dt0 = (t[1] - t[0]) if cfg.dt0 is None else jnp.asarray(cfg.dt0, t.dtype)
-    if cfg.solver in ("euler", "heun"):
-        controller = diffrax.ConstantStepSize()
-    else:
-        controller = diffrax.PIDController(rtol=cfg.rtol, atol=cfg.atol)
-
-    def one(x0):
-        sol = diffrax.diffeqsolve(
-            diffrax.ODETerm(lambda s, y, _: field(s, y)),
-            _SOLVERS[cfg.solver](),
-            t0=t[0],
-            t1=t[-1],
-            dt0=dt0,
-            y0=x0,
-            saveat=diffrax.SaveAt(ts=t),
-            stepsize_controller=controller,
-            max_steps=cfg.max_steps,
-            adjoint=diffrax.DirectAdjoint(),
-            throw=False,
-        )
-        return sol.ys
-
-    return jax.vmap(one)(x0s)
+    """:func:`mixer.solve.solve_many` differentiable in reverse mode more than once."""
+    return solve_many(field, x0s, t, cfg, higher_order=True)
 
 
 class CAVIA(AbstractBackbone):
