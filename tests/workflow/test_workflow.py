@@ -37,7 +37,9 @@ def test_bad_config_stops_before_any_job(tmp_path):
     bad.write_text(text)
     proc = run_snakemake("-n", "--configfile", str(bad))
     assert proc.returncode != 0
-    assert "sede" in proc.stderr and "seed" in proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "unknown config key 'sede'" in out and "did you mean 'seed'" in out
+    assert "simulate_ivp" not in proc.stdout
 
 
 def test_missing_epilepsy2_is_skipped_not_fatal(tmp_path):
