@@ -18,8 +18,8 @@ import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from mixer.backbones.base import AbstractBackbone
-from mixer.backbones.mlp import Biases, SwishMLP, Weights, apply_mlp
-from mixer.solve import SolverConfig, solve_many
+from mixer.backbones.mlp import Biases, SwishMLP, Weights, rollout_mlp
+from mixer.solve import SolverConfig
 
 __all__ = ["CoDA"]
 
@@ -77,9 +77,4 @@ class CoDA(AbstractBackbone):
     ) -> Float[Array, "traj time D"]:
         """Form ``θ_e`` once, then roll out the root MLP with it from ``x[:, 0]``."""
         weights, biases = self.adapted_weights(ctx)
-        betas = self.root.betas
-
-        def field(_, y):
-            return apply_mlp(weights, biases, betas, y)
-
-        return solve_many(field, x[:, 0], t, solver)
+        return rollout_mlp(weights, biases, self.root.betas, x[:, 0], t, solver)

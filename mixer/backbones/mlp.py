@@ -12,7 +12,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-__all__ = ["SwishMLP", "apply_mlp", "init_linear_stack", "layer_sizes", "swish"]
+from mixer.solve import SolverConfig, solve_many
+
+__all__ = ["SwishMLP", "apply_mlp", "init_linear_stack", "layer_sizes", "rollout_mlp", "swish"]
 
 Weights = tuple[Float[Array, "out in"], ...]
 Biases = tuple[Float[Array, " out"], ...]
@@ -97,3 +99,18 @@ class SwishMLP(eqx.Module):
     def __call__(self, x: Float[Array, " in"]) -> Float[Array, " out"]:
         """Apply the network to one input vector."""
         return apply_mlp(self.weights, self.biases, self.betas, x)
+
+
+def rollout_mlp(
+    weights: Weights,
+    biases: Biases,
+    betas: Float[Array, " depth"],
+    x0s: Float[Array, "traj state"],
+    t: Float[Array, " time"],
+    solver: SolverConfig,
+) -> Float[Array, "traj time state"]:
+    """Roll out the vector field ``apply_mlp(weights, biases, betas, ·)`` from ``x0s``.
+
+    The weights are given already adapted (formed once per environment per solve).
+    """
+    return solve_many(lambda _, y: apply_mlp(weights, biases, betas, y), x0s, t, solver)
