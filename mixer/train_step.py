@@ -1,9 +1,10 @@
 """One outer step of proximal alternating minimisation as a single jitted function (SPEC §2.5).
 
 ``make_outer_step`` builds (once) a function ``state -> (state, OuterInfo)`` that runs the
-weight phase and the context phase as two ``lax.scan`` loops of inner steps. Each inner step
-draws a mini-batch of closely related environments, takes one AdaBelief step on the loss of
-Eq. (7) plus the proximal term, and (MixER with M > 1) updates the gate on schedule. All
+weight phase and then the context phase (or the reverse, config ``order``) as one ``lax.scan``
+over all inner steps. Each inner step draws a mini-batch of closely related environments,
+takes one AdaBelief step on the current phase's block (Θ or Ξ) for the loss of Eq. (7) plus
+that block's proximal term, and (MixER with M > 1) updates the gate on schedule. All
 randomness is split from the state's key inside the function.
 """
 
@@ -29,7 +30,7 @@ from mixer.train_config import TrainConfig
 
 __all__ = ["TrainState", "PhaseInfo", "OuterInfo", "init_train_state", "make_outer_step",
            "trainable_filter", "batch_loss", "env_loss", "proximal_term",
-           "weights_objective", "contexts_objective"]
+           "weights_objective", "contexts_objective", "joint_objective"]
 
 
 class TrainState(eqx.Module):
@@ -169,6 +170,17 @@ def contexts_objective(contexts, model: MixER, contexts_old, data: EnvData, batc
     return loss + proximal_term(contexts, contexts_old, cfg.prox_beta), (loss, per_env)
 
 
+def joint_objective(theta, contexts, static, theta_old, contexts_old, data: EnvData, batch,
+                    cfg: TrainConfig, *, key: PRNGKeyArray):
+    """L on the batch + (β/2)‖Θ − Θ_old‖² + (β/2)‖Ξ − Ξ_old‖². Its gradient with respect to Θ
+    is that of ``weights_objective`` and with respect to Ξ that of ``contexts_objective`` (each
+    proximal term depends on one block only). Returns ``(objective, (L, per-env losses))``."""
+    loss, per_env = batch_loss(eqx.combine(theta, static), contexts, data, batch, cfg, key=key)
+    prox = proximal_term(theta, theta_old, cfg.prox_beta)
+    prox = prox + proximal_term(contexts, contexts_old, cfg.prox_beta)
+    return loss + prox, (loss, per_env)
+
+
 def _all_finite(tree: Any) -> Bool[Array, ""]:
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
@@ -201,7 +213,13 @@ def _filter_scan(body, state: TrainState, xs):
 
 
 class _Step(eqx.Module):
-    """Static ingredients of the outer step (closed over by the jitted function)."""
+    """Static ingredients of the outer step (closed over by the jitted function).
+
+    Both phases run as one ``lax.scan`` over all inner steps: every inner step computes the
+    gradient of the joint objective (L + both proximal terms) with respect to Θ and Ξ in one
+    pass and applies only the current phase's update. So the loss, its gradient and the gate
+    update (with its loss matrix) are each traced and compiled once, not once per phase.
+    """
 
     cfg: TrainConfig = eqx.field(static=True)
     spec: Any = eqx.field(static=True)
@@ -236,65 +254,58 @@ class _Step(eqx.Module):
         due = (index + 1) % self.cfg.gate_update_every == 0
         return _filter_cond(due, update, lambda s: (s, (no, no, jnp.asarray(True))), state)
 
-    def weights_inner(self, state, data, theta_old, xs):
-        """One optimiser step on Θ (and on the gate for the naive variant)."""
-        key, index = xs
-        k_batch, k_loss, k_gate = jr.split(key, 3)
-        batch = neighbour_batch(state.contexts, self.batch_size, key=k_batch)
+    def apply_weights(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
+        """One AdaBelief step on Θ (and on the gate for the naive variant)."""
         diff, static = eqx.partition(state.model, self.spec)
-        grads, (loss, per_env) = jax.grad(weights_objective, has_aux=True)(
-            diff, static, theta_old, state.contexts, data, batch, self.cfg, key=k_loss)
         updates, opt_state = self.opt_w.update(grads, state.opt_weights, diff)
         diff = optax.apply_updates(diff, updates)
         state = eqx.tree_at(lambda s: (s.model, s.opt_weights), state,
                             (eqx.combine(diff, static), opt_state))
-        state, gate_out = self.gate(state, data, index, k_gate)
-        return state, (loss, batch, jnp.isfinite(per_env), _all_finite(diff), *gate_out)
+        return state, _all_finite(diff)
 
-    def contexts_inner(self, state, data, xi_old, xs):
-        """One optimiser step on Ξ."""
-        key, index = xs
-        k_batch, k_loss, k_gate = jr.split(key, 3)
-        batch = neighbour_batch(state.contexts, self.batch_size, key=k_batch)
-        grads, (loss, per_env) = jax.grad(contexts_objective, has_aux=True)(
-            state.contexts, state.model, xi_old, data, batch, self.cfg, key=k_loss)
+    def apply_contexts(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
+        """One AdaBelief step on Ξ."""
         updates, opt_state = self.opt_c.update(grads, state.opt_contexts, state.contexts)
         contexts = optax.apply_updates(state.contexts, updates)
         state = eqx.tree_at(lambda s: (s.contexts, s.opt_contexts), state, (contexts, opt_state))
-        state, gate_out = self.gate(state, data, index, k_gate)
-        return state, (loss, batch, jnp.isfinite(per_env), _all_finite(contexts), *gate_out)
+        return state, _all_finite(contexts)
 
-    def phase(self, name: str, state: TrainState, data: EnvData, old, key, first_index):
-        """Run one phase's inner steps as a ``lax.scan``; ``old`` is the phase's snapshot
-        (Θ_old or Ξ_old) taken at the start of the outer step."""
-        if name == "weights":
-            n = self.cfg.inner_steps_weights
-            body = lambda s, xs: self.weights_inner(s, data, old, xs)  # noqa: E731
-        else:
-            n = self.cfg.inner_steps_contexts
-            body = lambda s, xs: self.contexts_inner(s, data, old, xs)  # noqa: E731
-        indices = first_index + jnp.arange(n, dtype=jnp.int32)
-        state, outs = _filter_scan(body, state, (jr.split(key, n), indices))
-        return state, PhaseInfo(*outs)
+    def inner(self, state: TrainState, data: EnvData, olds, xs):
+        """One inner step of either phase (``is_weights`` selects which update applies)."""
+        key, index, is_weights = xs
+        k_batch, k_loss, k_gate = jr.split(key, 3)
+        batch = neighbour_batch(state.contexts, self.batch_size, key=k_batch)
+        diff, static = eqx.partition(state.model, self.spec)
+        (g_theta, g_xi), (loss, per_env) = jax.grad(joint_objective, argnums=(0, 1),
+                                                    has_aux=True)(
+            diff, state.contexts, static, *olds, data, batch, self.cfg, key=k_loss)
+        state, finite = _filter_cond(
+            is_weights, lambda s: self.apply_weights(s, g_theta),
+            lambda s: self.apply_contexts(s, g_xi), state)
+        state, gate_out = self.gate(state, data, index, k_gate)
+        return state, (loss, batch, jnp.isfinite(per_env), finite, *gate_out)
 
     def __call__(self, state: TrainState, data: EnvData) -> tuple[TrainState, OuterInfo]:
         cfg = self.cfg
         n_w, n_c = cfg.inner_steps_weights, cfg.inner_steps_contexts
-        key_next, key_w, key_c = jr.split(state.key, 3)
-        base = state.step * (n_w + n_c)
+        key_next, key_steps = jr.split(state.key)
         lr = weights_schedule(cfg)(state.step * n_w)
-        snapshots = {"weights": eqx.filter(state.model, self.spec), "contexts": state.contexts}
-        infos = {}
-        order = ("weights", "contexts") if cfg.order == "weights_first" else ("contexts", "weights")
-        offset = 0
-        for name in order:
-            key = key_w if name == "weights" else key_c
-            state, infos[name] = self.phase(name, state, data, snapshots[name], key, base + offset)
-            offset += n_w if name == "weights" else n_c
+        olds = (eqx.filter(state.model, self.spec), state.contexts)
+        first_w = cfg.order == "weights_first"
+        is_weights = jnp.asarray([first_w] * (n_w if first_w else n_c)
+                                 + [not first_w] * (n_c if first_w else n_w))
+        n = n_w + n_c
+        indices = state.step * n + jnp.arange(n, dtype=jnp.int32)
+        body = lambda s, xs: self.inner(s, data, olds, xs)  # noqa: E731
+        state, outs = _filter_scan(body, state, (jr.split(key_steps, n), indices, is_weights))
+        split = n_w if first_w else n_c
+        first = PhaseInfo(*(o[:split] for o in outs))
+        second = PhaseInfo(*(o[split:] for o in outs))
+        weights, contexts = (first, second) if first_w else (second, first)
         model = state.model
         info = OuterInfo(
-            weights=infos["weights"],
-            contexts=infos["contexts"],
+            weights=weights,
+            contexts=contexts,
             gate_probs=jax.vmap(model.gate_probs)(state.contexts),
             routed=jax.vmap(model.route)(state.contexts),
             lr_weights=jnp.asarray(lr, jnp.float32),

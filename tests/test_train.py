@@ -15,11 +15,13 @@ import pytest
 from train_toys import FAST_SOLVER, ContextLinear, random_data, toy_mixer
 
 import mixer.train_step as train_step_module
+from mixer.layer import MixER
 from mixer.io.checkpoints import load_checkpoint, read_metadata
 from mixer.schedules import weights_schedule
 from mixer.train import CHECKPOINT_NAME, TrainConfig, TrainingDivergedError, fit
 from mixer.train_step import (
     contexts_objective,
+    joint_objective,
     init_train_state,
     make_outer_step,
     trainable_filter,
@@ -199,12 +201,55 @@ def test_mixer_gate_changes_only_by_gate_update(data, monkeypatch):
     model = _model()
     cfg = dataclasses.replace(BASE, gate_update_every=0)
     state, infos = _run_steps(model, cfg, data[0], 3)
-    # the outer step is traced once (one trace per phase) and never again
-    assert len(traces) == 2
+    # the outer step is traced once (one trace for both phases) and never again
+    assert len(traces) == 1
     np.testing.assert_array_equal(state.model.gate, model.gate)  # no gradient reaches W
     assert float(jnp.max(jnp.abs(state.model.experts.base - model.experts.base))) > 1e-4
     assert float(jnp.max(jnp.abs(state.model.shifts))) > 0
     assert not any(bool(jnp.any(i.weights.gate_updated)) for i in infos)
+
+
+def test_loss_and_gate_traced_once_for_both_phases(data, monkeypatch):
+    """Both phases share one traced loss and one traced gate update (compile time)."""
+    calls = {"loss": 0, "matrix": 0}
+    real_loss, real_matrix = train_step_module.batch_loss, MixER.loss_matrix
+
+    def loss(*args, **kwargs):
+        calls["loss"] += 1
+        return real_loss(*args, **kwargs)
+
+    def matrix(self, *args, **kwargs):
+        calls["matrix"] += 1
+        return real_matrix(self, *args, **kwargs)
+
+    monkeypatch.setattr(train_step_module, "batch_loss", loss)
+    monkeypatch.setattr(MixER, "loss_matrix", matrix)
+    state, infos = _run_steps(_model(), BASE, data[0], 2)
+    assert calls == {"loss": 1, "matrix": 1}
+    assert all(bool(jnp.all(i.weights.gate_updated)) and bool(jnp.all(i.contexts.gate_updated))
+               for i in infos)
+
+
+def test_joint_gradient_equals_phase_gradients(data):
+    """∂J/∂Θ is the weight phase's gradient and ∂J/∂Ξ the context phase's."""
+    train = data[0]
+    model = _model()
+    batch, key = jnp.array([0, 2, 5, 7]), jax.random.key(4)
+    theta, static = eqx.partition(model, trainable_filter(model))
+    theta_old = jax.tree.map(lambda p: p + 0.05, theta)
+    ctx = 0.3 * jax.random.normal(jax.random.key(5), (NUM_ENVS, CTX))
+    ctx_old = ctx + 0.1
+    cfg = dataclasses.replace(BASE, prox_beta=2.0)
+    g_theta, g_xi = jax.grad(lambda th, c: joint_objective(
+        th, c, static, theta_old, ctx_old, train, batch, cfg, key=key)[0], argnums=(0, 1))(
+        theta, ctx)
+    w = jax.grad(lambda th: weights_objective(th, static, theta_old, ctx, train, batch, cfg,
+                                              key=key)[0])(theta)
+    c = jax.grad(lambda cc: contexts_objective(cc, model, ctx_old, train, batch, cfg,
+                                               key=key)[0])(ctx)
+    for a, b in zip(jax.tree.leaves(g_theta), jax.tree.leaves(w), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g_xi, c, rtol=1e-5, atol=1e-7)
 
 
 def test_history_tracker_logging_and_selection(data, straight):
