@@ -1,0 +1,86 @@
+"""Gate figures: Fig. 5 (heatmap over histogram of routes) and Fig. 9 (one heatmap per dataset).
+
+Figures are ``matplotlib.figure.Figure`` objects on an Agg canvas (no pyplot state, no
+window); callers save them with ``fig.savefig``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["route_counts", "plot_gate_heatmap_histogram", "plot_gate_heatmaps"]
+
+_CMAP = "viridis"
+
+
+def _check_probs(probs: np.ndarray) -> np.ndarray:
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2:
+        raise ValueError(f"gate probabilities must be (env, expert), got shape {probs.shape}")
+    return probs
+
+
+def route_counts(routes: np.ndarray, n_experts: int) -> np.ndarray:
+    """Number of environments routed to each of ``n_experts`` experts (zeros included)."""
+    routes = np.asarray(routes)
+    if routes.ndim != 1 or np.any(routes < 0) or np.any(routes >= n_experts):
+        raise ValueError(f"routes must be a 1-D array of expert indices in [0, {n_experts})")
+    return np.bincount(routes.astype(int), minlength=n_experts)
+
+
+def plot_gate_heatmap_histogram(probs: np.ndarray, routes: np.ndarray, title: str = ""
+                                ) -> Figure:
+    """Fig. 5: top, gate probabilities (environments on x, experts on y) with a colour bar;
+    bottom, a bar chart of the number of environments routed to each expert.
+
+    ``probs``: (env, expert); ``routes``: (env,) expert index per environment. All experts
+    appear in the bar chart, unused ones with height 0. Axes: heatmap, histogram, colour bar.
+    """
+    probs = _check_probs(probs)
+    n_env, n_exp = probs.shape
+    if len(routes) != n_env:
+        raise ValueError(f"routes has {len(routes)} entries for {n_env} environments")
+    fig = Figure(figsize=(max(6.0, 0.05 * n_env + 3), 5.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, height_ratios=[1.4, 1.0])
+    image = top.imshow(probs.T, aspect="auto", cmap=_CMAP, vmin=0, vmax=1,
+                       interpolation="nearest")
+    top.set_yticks(range(n_exp))
+    top.set_xlabel("environment")
+    top.set_ylabel("expert")
+    fig.colorbar(image, ax=top, label="gate probability")
+    bottom.bar(range(n_exp), route_counts(routes, n_exp), color="C0")
+    bottom.set_xticks(range(n_exp))
+    bottom.set_xlabel("expert")
+    bottom.set_ylabel("environments routed")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_gate_heatmaps(panels: Mapping[str, np.ndarray], title: str = "") -> Figure:
+    """Fig. 9: one gate heatmap per dataset, side by side, with one shared colour bar.
+
+    ``panels`` maps a dataset label ("LV") to its (env, expert) gate probabilities;
+    environments run down the rows and experts along the columns (as in Fig. 8).
+    """
+    if not panels:
+        raise ValueError("panels is empty: give at least one dataset's gate probabilities")
+    fig = Figure(figsize=(2.6 * len(panels) + 1.0, 3.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    image = None
+    for ax, (label, probs) in zip(axes, panels.items()):
+        probs = _check_probs(probs)
+        image = ax.imshow(probs, aspect="auto", cmap=_CMAP, vmin=0, vmax=1,
+                          interpolation="nearest")
+        ax.set_xticks(range(probs.shape[1]))
+        ax.set_xlabel("expert")
+        ax.set_title(label)
+    axes[0].set_ylabel("environment")
+    fig.colorbar(image, ax=list(axes), label="gate probability")
+    fig.suptitle(title)
+    return fig

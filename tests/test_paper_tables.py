@@ -1,0 +1,114 @@
+"""Paper-layout tables (Tables 2-4) from summarise output."""
+
+import pandas as pd
+import pytest
+
+from mixer.paper_tables import (blocks_markdown, mean_std, table4, table4_label,
+                                table4_markdown, tidy_table, wide_markdown, wide_table)
+from mixer.tables import summarise
+
+COLUMNS = {"test_rel_mse": "TRAIN", "adapt_rel_mse": "ADAPT"}
+
+
+def runs() -> pd.DataFrame:
+    rows = []
+    for backbone in ("ncf", "coda", "geps"):
+        for variant in ("mixer1", "naive10", "mixer10", "mixer20"):
+            if backbone == "coda" and variant == "mixer20":
+                continue  # a missing (backbone, model) combination
+            for seed, shift in enumerate((0.0, 0.1, 0.2)):
+                rows.append({"backbone": backbone, "variant": variant, "seed": seed,
+                             "test_rel_mse": 1.0 + shift, "adapt_rel_mse": 2.0 * (1 + shift)})
+    return pd.DataFrame(rows)
+
+
+def test_wide_table_layout_cells_and_missing_combos():
+    summary = summarise(runs(), list(COLUMNS))
+    wide = wide_table(summary, COLUMNS)
+    assert list(wide.index) == ["MixER-1", "MixER-10†", "MixER-10", "MixER-20"]
+    assert list(wide.columns) == [(b, h) for b in ("NCF", "CoDA", "GEPS")
+                                  for h in ("TRAIN", "ADAPT")]
+    geps = summary[(summary["backbone"] == "GEPS") & (summary["model"] == "MixER-10")].iloc[0]
+    expected = mean_std(geps["test_rel_mse_mean"], geps["test_rel_mse_std"])
+    assert wide.loc["MixER-10", ("GEPS", "TRAIN")] == expected == "1.1 ± 0.1"
+    assert wide.loc["MixER-20", ("CoDA", "TRAIN")] == ""
+    assert wide.loc["MixER-20", ("CoDA", "ADAPT")] == ""
+
+
+def test_mean_std_format():
+    assert mean_std(0.123456, 0.0123456) == "0.123 ± 0.012"
+    assert mean_std(66.94, 2.14) == "66.9 ± 2.1"
+
+
+def test_tidy_table_is_numeric_and_complete():
+    summary = summarise(runs(), list(COLUMNS))
+    tidy = tidy_table(summary, list(COLUMNS))
+    assert list(tidy.columns) == ["model", "backbone", "metric", "mean", "std", "seeds"]
+    assert len(tidy) == len(summary) * 2
+    row = tidy[(tidy["model"] == "MixER-1") & (tidy["backbone"] == "NCF")
+               & (tidy["metric"] == "adapt_rel_mse")].iloc[0]
+    assert row["mean"] == pytest.approx(2.2) and row["seeds"] == 3
+
+
+def test_markdown_flattens_header_and_stacks_blocks():
+    wide = wide_table(summarise(runs(), list(COLUMNS)), COLUMNS)
+    text = wide_markdown(wide, title="Relative MSE", note="3 seeds")
+    lines = text.splitlines()
+    assert lines[0] == "**Relative MSE**"
+    assert lines[2] == ("| model | NCF TRAIN | NCF ADAPT | CoDA TRAIN | CoDA ADAPT "
+                        "| GEPS TRAIN | GEPS ADAPT |")
+    assert lines[4].startswith("| MixER-1 | 1.1 ± 0.1 | 2.2 ± 0.2 |")
+    assert text.rstrip().endswith("3 seeds")
+    doc = blocks_markdown([("Relative MSE", wide), ("TPRMSE (%)", wide)], note="eps = 0.1")
+    assert doc.count("| model | NCF TRAIN") == 2
+    assert doc.index("**Relative MSE**") < doc.index("**TPRMSE (%)**")
+    assert doc.rstrip().endswith("eps = 0.1")
+
+
+def table4_runs(scale: float) -> pd.DataFrame:
+    rows = []
+    for backbone, variants in (("cavia", ["mixer1"]), ("ncf", ["mixer1", "mixer3"]),
+                               ("coda", ["mixer1", "mixer3"]), ("geps", ["mixer3"])):
+        for variant in variants:
+            for seed in range(2):
+                rows.append({"backbone": backbone, "variant": variant, "seed": seed,
+                             "test_mse": 2.5 * scale, "adapt_mse": 4.0 * scale,
+                             "active_params": 1000 + len(backbone)})
+    return pd.DataFrame(rows)
+
+
+def summaries():
+    metrics = ["test_mse", "adapt_mse", "active_params"]
+    return {"LV": summarise(table4_runs(1e-5), metrics),
+            "GO": summarise(table4_runs(1e-4), metrics).iloc[:-1]}  # no MixER-GEPS on GO
+
+
+UNITS = {"LV": 1e-5, "GO": 1e-4}
+
+
+def test_table4_labels_rows_units_and_params():
+    assert table4_label("NCF", "MixER-1") == "NCF"
+    assert table4_label("GEPS", "MixER-3") == "MixER-GEPS"
+    table = table4(summaries(), UNITS)
+    assert list(table.index) == ["CAVIA", "NCF", "CoDA", "MixER-NCF", "MixER-CoDA",
+                                 "MixER-GEPS"]
+    lv, go = "LV (×10^-5)", "GO (×10^-4)"
+    assert list(table.columns) == [(d, c) for d in (lv, go) for c in ("#PARAMS", "InD", "OoD")]
+    assert table.loc["NCF", (lv, "InD")] == "2.5 ± 0"
+    assert table.loc["NCF", (go, "OoD")] == "4 ± 0"
+    assert table.loc["MixER-CoDA", (lv, "#PARAMS")] == "1004"
+    assert table.loc["MixER-GEPS", (go, "InD")] == ""
+    given = table4(summaries(), UNITS, params={"LV": {"NCF": 308240}})
+    assert given.loc["NCF", (lv, "#PARAMS")] == "308240"
+    assert given.loc["CoDA", (lv, "#PARAMS")] == ""
+
+
+def test_table4_markdown_and_duplicate_labels():
+    text = table4_markdown(summaries(), UNITS, title="Table 4")
+    assert "| model | LV (×10^-5) #PARAMS | LV (×10^-5) InD | LV (×10^-5) OoD |" in text
+    assert "| MixER-NCF | 1003 | 2.5 ± 0 | 4 ± 0 |" in text
+    doubled = summarise(table4_runs(1e-5).assign(variant="mixer3").query("backbone == 'ncf'")
+                        .pipe(lambda d: pd.concat([d, d.assign(variant="mixer5")])),
+                        ["test_mse", "adapt_mse"])
+    with pytest.raises(ValueError, match="one Table 4 label"):
+        table4({"LV": doubled}, {"LV": 1e-5})
