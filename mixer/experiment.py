@@ -27,7 +27,7 @@ from mixer.solve import SolverConfig
 from mixer.train import FitResult, fit
 from mixer.train_config import TrainConfig
 
-__all__ = ["RunSpec", "parse_variant", "run_spec", "build_model", "train_run", "score",
+__all__ = ["RunSpec", "parse_variant", "run_spec", "experiment_runs", "build_model", "train_run", "score",
            "routing_summary", "adapt_run", "load_trained"]
 
 _VARIANT = re.compile(r"^(mixer|naive)(\d+)$")
@@ -77,21 +77,37 @@ def _solver(section: Mapping[str, Any]) -> SolverConfig:
 
 def run_spec(models: Mapping[str, Any], experiment: Mapping[str, Any], backbone: str,
              variant: str, seed: int) -> RunSpec:
-    """Merge the shared ``models`` config with an experiment's overrides into a RunSpec."""
+    """Merge the shared ``models`` config with an experiment's overrides into a RunSpec.
+
+    Backbone options: ``models.backbones[backbone]``, then the experiment's
+    ``backbone_options[backbone]``, then its ``variant_options[variant][backbone]``. The context
+    size is ``context_sizes[backbone]`` when given, else ``context_size``.
+    """
     training = {**models["training"], **experiment.get("training", {})}
     adaptation = {**models["adaptation"], **experiment.get("adaptation", {})}
     history_every = int(training.pop("history_every"))
     solver = _solver({**models["solver"], **experiment.get("solver", {})})
-    options = {**models["backbones"][backbone], **experiment.get("backbone_options", {}).get(backbone, {})}
+    options = {**models["backbones"][backbone],
+               **experiment.get("backbone_options", {}).get(backbone, {}),
+               **experiment.get("variant_options", {}).get(variant, {}).get(backbone, {})}
+    context_size = experiment.get("context_sizes", {}).get(backbone, experiment["context_size"])
     train = TrainConfig(**{**training, "lr_boundaries": tuple(training["lr_boundaries"])},
                         solver=solver, gate=GateConfig(**models["gate"]))
     return RunSpec(
         dataset=experiment["dataset"], backbone=backbone, variant=variant, seed=int(seed),
-        context_size=int(experiment["context_size"]),
+        context_size=int(context_size),
         split_contexts=bool(experiment["split_contexts"]),
         options=tuple(sorted(options.items())), train=train,
         adapt=AdaptConfig(**adaptation, solver=solver), history_every=history_every,
     )
+
+
+def experiment_runs(experiment: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    """The (backbone, variant, seed) runs of an experiment section: every backbone with its
+    variants (``variants_by_backbone[backbone]`` when given, else ``variants``), every seed."""
+    by_backbone = experiment.get("variants_by_backbone", {})
+    return [(b, v, int(s)) for b in experiment["backbones"]
+            for v in by_backbone.get(b, experiment["variants"]) for s in experiment["seeds"]]
 
 
 def build_model(spec: RunSpec, state_size: int) -> MixER:

@@ -2,6 +2,7 @@
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 
@@ -97,29 +98,59 @@ def run_params(wc):
     return {"spec": spec, "hash": spec.hash(), "experiment": wc.experiment}
 
 
+def run_dir(experiment, backbone, variant, seed):
+    return RUN_DIR.format(experiment=experiment, backbone=backbone, variant=variant, seed=seed)
+
+
 def run_dirs(experiment):
-    exp = config["experiments"][experiment]
-    return [
-        RUN_DIR.format(experiment=experiment, backbone=b, variant=v, seed=s)
-        for b in exp["backbones"]
-        for v in exp["variants"]
-        for s in exp["seeds"]
-    ]
+    from mixer.experiment import experiment_runs
+
+    runs = experiment_runs(config["experiments"][experiment])
+    return [run_dir(experiment, b, v, s) for b, v, s in runs]
 
 
 def run_files(experiment, name):
     return [f"{d}/{name}" for d in run_dirs(experiment)]
 
 
+def first_seed_file(experiment, backbone, variant, name):
+    """A file of the first seed's run of (backbone, variant) in ``experiment``."""
+    exp = config["experiments"][experiment]
+    return f"{run_dir(experiment, backbone, variant, exp['seeds'][0])}/{name}"
+
+
+def largest_mixer(experiment, backbone, m=None):
+    """The run variant shown in the gating figures: mixer<m>, or the largest MixER variant."""
+    from mixer.experiment import experiment_runs
+
+    variants = {v for b, v, _ in experiment_runs(config["experiments"][experiment]) if b == backbone}
+    mixers = sorted((parse_variant(v)[0], v) for v in variants if not parse_variant(v)[1])
+    if m is not None and f"mixer{m}" in variants:
+        return f"mixer{m}"
+    if not mixers or mixers[-1][0] < 2:
+        raise WorkflowError(f"experiment '{experiment}' has no MixER-M (M > 1) run with backbone "
+                            f"'{backbone}' (config key figures.backbone or experiments.{experiment})")
+    return mixers[-1][1]
+
+
+def val_input(wc):
+    """Validation split of a run's environments; series datasets (no held-out initial
+    conditions) select on their training series."""
+    dataset = config["experiments"][wc.experiment]["dataset"]
+    split = "val" if "val" in dataset_splits(dataset) else "train"
+    return f"results/data/{wc.experiment}/{split}.zarr"
+
+
 def fig8_histories(experiment):
     """Histories of the first seed, for every backbone and every M > 1 variant."""
+    from mixer.experiment import experiment_runs
+
     exp = config["experiments"][experiment]
     seed = exp["seeds"][0]
     return [
-        f"{RUN_DIR}/history.zarr".format(experiment=experiment, backbone=b, variant=v, seed=seed)
-        for b in exp["backbones"]
-        for v in exp["variants"]
-        if parse_variant(v)[0] > 1
+        f"{run_dir(experiment, b, v, seed)}/history.zarr"
+        for b, v, s in experiment_runs(exp)
+        if s == seed and parse_variant(v)[0] > 1
     ]
 
 
@@ -127,16 +158,52 @@ def mlflow_store_input(wc):
     return [ancient("results/mlflow.db")] if config["tracking"]["mlflow"] else []
 
 
+def fig10_wildcards():
+    """The run drawn in Figs. 10-11: MixER-10 of figures.backbone, first seed, ODEBench-10B."""
+    exp = config["experiments"]["odebench10b"]
+    backbone = config["figures"]["backbone"]
+    return dict(
+        experiment="odebench10b",
+        backbone=backbone,
+        variant=largest_mixer("odebench10b", backbone, 10),
+        seed=exp["seeds"][0],
+    )
+
+
+def first_seed_runs(experiment, name):
+    """``name`` in the run folders of the experiment's first seed."""
+    exp = config["experiments"][experiment]
+    return [f for f in run_files(experiment, name) if f"/seed{exp['seeds'][0]}/" in f]
+
+
+TABLE4_EXPERIMENTS = ("lv", "go", "sm")
+
+
+def table4_experiments():
+    return [e for e in TABLE4_EXPERIMENTS if e in enabled_experiments()]
+
+
 def experiment_targets(experiment):
-    """Every table and figure of one experiment."""
-    return [
-        f"results/tables/{experiment}.csv",
-        f"results/tables/{experiment}.md",
-        f"results/figures/fig2_{experiment}.png",
-        f"results/figures/fig2_{experiment}.pdf",
-        f"results/figures/fig8_routing_{experiment}.png",
-    ]
+    """Every table and figure an experiment contributes to."""
+    targets = {
+        "odebench2": ["tables/odebench2.csv", "tables/odebench2.md", "figures/fig2_odebench2.png",
+                      "figures/fig2_odebench2.pdf", "figures/fig8_routing_odebench2.png"],
+        "odebench10a": ["tables/table2_odebench10a.csv", "tables/table2_odebench10a.md"],
+        "odebench10b": ["tables/table3_odebench10b.csv", "tables/table3_odebench10b.md",
+                        "figures/fig5_gating_odebench10b.png",
+                        "figures/fig10_trajectories_odebench10b.png",
+                        "figures/fig11_trajectories_odebench10b.png"],
+        "sccts": ["tables/sccts_clustering.csv", "tables/sccts_clustering.md",
+                  "figures/fig6_sccts.png"],
+        "epilepsy2": ["tables/epilepsy2_classification.csv",
+                      "tables/epilepsy2_classification.md", "figures/fig7_epilepsy2.png"],
+    }
+    for name in TABLE4_EXPERIMENTS:
+        targets[name] = ["tables/table4_lv_go_sm.csv", "tables/table4_lv_go_sm.md",
+                         "figures/fig9_gating_lv_go_sm.png"]
+    return [f"results/{t}" for t in targets[experiment]]
 
 
 def all_experiment_targets():
-    return [t for name in enabled_experiments() for t in experiment_targets(name)]
+    names = enabled_experiments()
+    return list(dict.fromkeys(t for name in names for t in experiment_targets(name)))

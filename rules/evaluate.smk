@@ -28,7 +28,7 @@ rule adapt:
         f"{RUN_DIR}/adapt.json",
     params:
         run=run_params,
-    threads: 2
+    threads: config["threads_per_job"]
     log:
         f"{RUN_DIR}/adapt.log",
     conda:

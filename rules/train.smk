@@ -2,11 +2,14 @@
 
 
 rule mlflow_store:
-    """Create the embedded MLflow store and experiments once, before training jobs start."""
+    """Create the embedded MLflow store and experiments once, before training jobs start.
+
+    Its params list every experiment of the schema (enabled or not), so switching experiments
+    on or off never reruns it (a rerun would delete the store with its runs)."""
     output:
         "results/mlflow.db",
     params:
-        experiments=lambda wc: list(enabled_experiments()),
+        experiments=sorted(config["experiments"]),
     log:
         "results/logs/mlflow_store.log",
     conda:
@@ -19,7 +22,7 @@ rule train:
     """Train one run; resumes from its checkpoint folder after an interruption."""
     input:
         train="results/data/{experiment}/train.zarr",
-        val="results/data/{experiment}/val.zarr",
+        val=val_input,
         store=mlflow_store_input,
     output:
         model=f"{RUN_DIR}/model.eqx",
@@ -31,7 +34,7 @@ rule train:
         mlflow=config["tracking"]["mlflow"],
     resources:
         gpu=lambda wc: 1 if config["device"] == "gpu" else 0,
-    threads: 2
+    threads: config["threads_per_job"]
     log:
         f"{RUN_DIR}/train.log",
     conda:

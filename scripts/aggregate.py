@@ -2,9 +2,7 @@
 
 from pathlib import Path
 
-import pandas as pd
-
-from mixer.io.runs import read_json
+from mixer.io.runs import runs_frame
 from mixer.runlog import configure_logging
 from mixer.tables import summarise, to_markdown
 
@@ -12,12 +10,7 @@ sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
 METRICS = {"test_rel_mse": "Test rel. MSE", "adapt_rel_mse": "Adapt rel. MSE",
            "routing_purity": "Routing purity"}
-rows = []
-for path in sm.input:
-    backbone, variant, seed = Path(path).parts[-4:-1]
-    rows.append({"backbone": backbone, "variant": variant, "seed": int(seed[4:]),
-                 **{m: read_json(path)[m] for m in METRICS}})
-table = summarise(pd.DataFrame(rows), list(METRICS))
+table = summarise(runs_frame(list(sm.input), list(METRICS)), list(METRICS))
 table.insert(0, "scale", sm.params.scale)
 table.to_csv(sm.output.csv, index=False)
 note = f"Scale: {sm.params.scale}. Mean ± std over seeds; relative MSE is Eq. (9)."

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from mixer.config import validate_config
-from mixer.experiment import parse_variant, run_spec
+from mixer.experiment import experiment_runs, parse_variant, run_spec
 from mixer.history import History
 from mixer.io.runs import read_history, read_json, write_history, write_json
 from mixer.tables import summarise, to_markdown, variant_label
@@ -36,6 +36,23 @@ def test_run_spec_merges_overrides_and_hash_tracks_one_backbone():
     cfg["models"]["backbones"]["geps"]["width"] += 1
     assert run_spec(cfg["models"], exp, "geps", "mixer2", 0).hash() != geps.hash()
     assert run_spec(cfg["models"], exp, "coda", "mixer2", 0).hash() == coda.hash()
+
+
+def test_per_backbone_and_per_variant_overrides_and_run_grid():
+    cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
+    exp = cfg["experiments"]["lv"]
+    exp["seeds"] = [0, 1]
+    exp["context_sizes"] = {"ncf": 12}
+    exp["variant_options"] = {"mixer3": {"ncf": {"width": 23}}}
+    single, moe = (run_spec(cfg["models"], exp, "ncf", v, 0) for v in ("mixer1", "mixer3"))
+    assert single.context_size == 12 and moe.context_size == 12
+    assert run_spec(cfg["models"], exp, "coda", "mixer3", 0).context_size == exp["context_size"]
+    assert dict(moe.options)["width"] == 23
+    assert dict(single.options)["width"] == cfg["models"]["backbones"]["ncf"]["width"]
+    runs = experiment_runs(exp)  # default: single CAVIA, no single GEPS
+    assert ("cavia", "mixer1", 1) in runs and ("cavia", "mixer3", 0) not in runs
+    assert ("geps", "mixer3", 0) in runs and ("geps", "mixer1", 0) not in runs
+    assert len(runs) == 2 * (1 + 2 + 2 + 1)
 
 
 def test_summarise_mean_std_over_seeds_and_markdown():

@@ -16,7 +16,8 @@ from mixer.history import History
 from mixer.io.checkpoints import load_checkpoint, save_checkpoint
 from mixer.io.datasets import read_dataset, write_dataset
 
-__all__ = ["save_model", "load_model", "write_json", "read_json", "write_history", "read_history"]
+__all__ = ["save_model", "load_model", "write_json", "read_json", "write_history", "read_history",
+           "run_ids", "runs_frame"]
 
 
 def save_model(path: str | os.PathLike, model: Any, contexts: Any,
@@ -90,3 +91,26 @@ def write_history(path: str | os.PathLike, history: History, contexts: np.ndarra
 def read_history(path: str | os.PathLike) -> xr.Dataset:
     """Read a history written by ``write_history``."""
     return read_dataset(path)
+
+
+def run_ids(path: str | os.PathLike) -> dict[str, Any]:
+    """``{backbone, variant, seed}`` of a file inside a run folder
+    ``.../{backbone}/{variant}/seed{seed}/<file>``."""
+    backbone, variant, seed = Path(path).parts[-4:-1]
+    if not seed.startswith("seed"):
+        raise ValueError(f"{path} is not inside a run folder .../backbone/variant/seed<N>/")
+    return {"backbone": backbone, "variant": variant, "seed": int(seed[4:])}
+
+
+def runs_frame(paths: list[str], metrics: list[str]) -> "pd.DataFrame":
+    """One row per run JSON file: backbone, variant, seed and the given metrics."""
+    import pandas as pd
+
+    rows = []
+    for path in paths:
+        record = read_json(path)
+        missing = [m for m in metrics if m not in record]
+        if missing:
+            raise KeyError(f"{path} lacks the metric(s) {missing}")
+        rows.append({**run_ids(path), **{m: record[m] for m in metrics}})
+    return pd.DataFrame(rows)

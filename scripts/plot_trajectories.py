@@ -1,0 +1,33 @@
+"""Rule script: Figs. 10 and 11, one test trajectory and phase portrait per family (first and
+last five families), truth vs the prediction of one trained run."""
+
+import numpy as np
+
+from mixer.adapt import evaluate
+from mixer.envdata import EnvData
+from mixer.experiment import load_trained
+from mixer.io.datasets import read_dataset
+from mixer.io.runs import run_ids
+from mixer.plotting.trajectories import first_test_trajectory, plot_family_trajectories
+from mixer.runlog import configure_logging
+from mixer.tables import variant_label
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = configure_logging(sm.log[0])
+spec = sm.params.run["spec"]
+model, contexts = load_trained(spec, sm.input.model)
+test_ds = read_dataset(sm.input.test)
+data = EnvData.from_dataset(test_ds)
+pred = np.asarray(evaluate(model, contexts, data, spec.train.solver))
+families = test_ds["family"].values
+order = list(dict.fromkeys(families))
+ids = run_ids(sm.input.model)
+label = f"{ids['backbone']} {variant_label(ids['variant'])} seed {ids['seed']}"
+halves = {"first": order[:5], "last": order[-5:]}
+for output, (which, chosen) in zip(sm.output, halves.items(), strict=True):
+    ts, trues, preds, names = first_test_trajectory(np.asarray(test_ds["x"]), pred,
+                                                    np.asarray(test_ds["t"]), families, chosen)
+    title = f"{label}: {which} five families, one test trajectory ({sm.params.scale} scale)"
+    plot_family_trajectories(ts, trues, preds, [f"family {n}" for n in names],
+                             title).savefig(output, dpi=120)
+    log.info("wrote %s", output)

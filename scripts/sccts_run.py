@@ -1,0 +1,27 @@
+"""Rule script: one SCCTS run's unsupervised analysis (routing and contexts vs the classes)."""
+
+import numpy as np
+
+from mixer.downstream import clustering_scores, kmeans_from_true_means
+from mixer.experiment import load_trained, routing_summary
+from mixer.io.datasets import read_dataset
+from mixer.io.runs import read_json, write_json
+from mixer.runlog import configure_logging
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = configure_logging(sm.log[0])
+spec = sm.params.run["spec"]
+model, contexts = load_trained(spec, sm.input.model)
+ds = read_dataset(sm.input.train)
+classes, pairs = ds["family"].values, ds["pair"].values
+routing = routing_summary(model, contexts, pairs)
+series = np.asarray(ds["x"]).reshape(len(classes), -1)
+scores = clustering_scores(routing["routes"], np.asarray(contexts), series, classes, pairs)
+write_json(sm.output[0], {
+    **read_json(sm.input.summary), **scores, "purity_pairs": routing["purity"],
+    "experts_used": routing["experts_used"], "routes": routing["routes"],
+    "classes": classes.tolist(), "pairs": pairs.tolist(), "contexts": np.asarray(contexts).tolist(),
+    "kmeans_contexts": kmeans_from_true_means(np.asarray(contexts), classes).tolist(),
+})
+log.info("ARI routing vs pairs %.3f, K-means on contexts %.3f, on series %.3f",
+         scores["ari_routing_pairs"], scores["ari_kmeans_contexts"], scores["ari_kmeans_series"])

@@ -1,0 +1,30 @@
+"""Rule script: Table 4 (LV, GO, SM): active parameters, InD and OoD test MSE."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from mixer.io.runs import runs_frame
+from mixer.paper_tables import table4, table4_markdown, tidy_table
+from mixer.runlog import configure_logging
+from mixer.tables import summarise
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = configure_logging(sm.log[0])
+UNITS = {"LV": 1e-5, "GO": 1e-4, "SM": 1e-3}  # the paper's units
+METRICS = ["test_mse", "adapt_mse", "active_params"]
+summaries, tidy = {}, []
+for experiment in sm.params.experiments:
+    paths = [p for p in sm.input if Path(p).parts[-5] == experiment]
+    name = experiment.upper()
+    summaries[name] = summarise(runs_frame(paths, METRICS), METRICS)
+    tidy.append(tidy_table(summaries[name], METRICS).assign(dataset=name))
+frame = pd.concat(tidy)
+frame.insert(0, "scale", sm.params.scale)
+frame.to_csv(sm.output.csv, index=False)
+units = {k: UNITS[k] for k in summaries}
+note = (f"Scale: {sm.params.scale}; mean ± std over seeds. InD: test split of the training "
+        "environments; OoD: adapt_test after adapting contexts on adapt_train. MSE in the "
+        "units of the column header; #PARAMS: active parameters (one expert).")
+Path(sm.output.md).write_text(table4_markdown(summaries, units, title="Table 4", note=note))
+log.info("\n%s", table4(summaries, units).to_string())
