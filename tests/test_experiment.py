@@ -42,6 +42,7 @@ def test_per_backbone_and_per_variant_overrides_and_run_grid():
     cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
     exp = cfg["experiments"]["lv"]
     exp["seeds"] = [0, 1]
+    exp["backbones"] = ["cavia", "ncf", "coda", "geps"]
     exp["context_sizes"] = {"ncf": 12}
     exp["variant_options"] = {"mixer3": {"ncf": {"width": 23}}}
     single, moe = (run_spec(cfg["models"], exp, "ncf", v, 0) for v in ("mixer1", "mixer3"))

@@ -11,7 +11,7 @@ from backbone_helpers import CONTEXT, HEUN, STATE
 
 from mixer.backbones.coda import CoDA
 from mixer.backbones.geps import GEPS
-from mixer.backbones.mlp import layer_sizes
+from mixer.backbones.mlp import layer_sizes, rollout_mlp
 from mixer.solve import solve_many
 
 SMALL = {"width": 8, "depth": 2}
@@ -68,6 +68,17 @@ def test_geps_adapted_weights_are_low_rank_updates():
         np.testing.assert_allclose(b_e, bias + a_b @ CTX, rtol=1e-6, atol=1e-6)
 
 
+def test_geps_factored_predict_equals_adapted_root_rollout(toy_data):
+    """The factored field W h + (A diag(ξ))(B h) is the root MLP with W + A diag(ξ) B."""
+    x, t = toy_data
+    model = GEPS(STATE, CONTEXT, key=jax.random.key(6), **SMALL)
+    ctx = 0.5 * jax.random.normal(jax.random.key(7), (CONTEXT,))
+    weights, biases = model.adapted_weights(ctx)
+    dense = rollout_mlp(weights, biases, model.root.betas, x[:, 0], t, HEUN)
+    np.testing.assert_allclose(model.predict(ctx, x, t, HEUN), dense, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(model.predict(jnp.zeros(CONTEXT), x, t, HEUN), dense, atol=1e-3)
+
+
 def test_geps_glorot_uniform_initialisation():
     model = GEPS(STATE, CONTEXT, key=jax.random.key(4), width=64, depth=1)
     for mat in (*model.lora_a, *model.lora_b, *model.bias_a):
@@ -77,18 +88,20 @@ def test_geps_glorot_uniform_initialisation():
             assert float(jnp.max(jnp.abs(mat))) > 0.7 * limit
 
 
-@pytest.mark.parametrize("cls", [CoDA, GEPS], ids=lambda c: c.__name__)
-def test_adapted_weights_are_formed_once_per_predict(cls, monkeypatch, toy_data):
-    """Tracing a rollout calls ``adapted_weights`` once, not per vector-field evaluation."""
+@pytest.mark.parametrize(("cls", "method"), [(CoDA, "adapted_weights"),
+                                             (GEPS, "adapted_factors")],
+                         ids=["CoDA", "GEPS"])
+def test_adapted_weights_are_formed_once_per_predict(cls, method, monkeypatch, toy_data):
+    """Tracing a rollout forms the context-adapted parameters once, not per field evaluation."""
     x, t = toy_data
     model = cls(STATE, CONTEXT, key=jax.random.key(5), **SMALL)
     calls = []
-    original = cls.adapted_weights
+    original = getattr(cls, method)
 
     def counting(self, ctx):
         calls.append(1)
         return original(self, ctx)
 
-    monkeypatch.setattr(cls, "adapted_weights", counting)
+    monkeypatch.setattr(cls, method, counting)
     jax.eval_shape(lambda c: model.predict(c, x, t, HEUN), CTX)
     assert len(calls) == 1
