@@ -67,3 +67,24 @@ def test_config_hash_is_stable_and_sensitive():
     assert config_hash(a) == config_hash(b)
     b["seed"] += 1
     assert config_hash(a) != config_hash(b)
+
+
+@pytest.mark.parametrize(("name", "outer_steps", "gate_every"),
+                         [("test.yaml", 4, 1), ("paper.yaml", 500, 1)])
+def test_scale_configs_replace_every_default_run_override(name, outer_steps, gate_every):
+    """`--configfile X` is merged on top of config.yaml (Snakemake's update_config): no
+    default-run override of an experiment may leak into the test or paper scale."""
+    from snakemake.utils import update_config
+
+    from mixer.experiment import experiment_runs, run_spec
+
+    merged = load("config.yaml")
+    update_config(merged, load(name))
+    cfg = validate_config(merged, SCHEMA)
+    for exp_name, exp in cfg["experiments"].items():
+        for backbone, variant, seed in experiment_runs(exp):
+            spec = run_spec(cfg["models"], exp, backbone, variant, seed)
+            where = f"{name}: {exp_name}/{backbone}/{variant}"
+            assert spec.train.outer_steps == outer_steps, where
+            assert spec.train.gate_update_every == gate_every, where
+            assert spec.train.batch_size is None, where
