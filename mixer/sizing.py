@@ -16,7 +16,7 @@ is closer. Nothing here prints or logs.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jax
@@ -96,27 +96,7 @@ def width_for_active_params(
                             split_contexts=split_contexts,
                             options={**options, width_option: width})
 
-    low, low_count = 1, count(1)
-    if low_count >= target:
-        best, best_count = low, low_count
-    else:
-        high = 2
-        while (high_count := count(high)) < target:
-            if high >= MAX_WIDTH:
-                raise ValueError(f"{backbone} with {width_option}={MAX_WIDTH} has {high_count} "
-                                 f"active parameters, still below the target {target}")
-            low, low_count, high = high, high_count, min(2 * high, MAX_WIDTH)
-        while high - low > 1:  # invariant: count(low) < target <= count(high)
-            mid = (low + high) // 2
-            mid_count = count(mid)
-            if mid_count < target:
-                low, low_count = mid, mid_count
-            else:
-                high, high_count = mid, mid_count
-        if target - low_count <= high_count - target:
-            best, best_count = low, low_count
-        else:
-            best, best_count = high, high_count
+    best, best_count = _closest_width(count, target, f"{backbone} with {width_option}")
     if abs(relative_difference(best_count, target)) > tolerance:
         raise ValueError(
             f"no {width_option} of {backbone} (state_size={state_size}, "
@@ -126,6 +106,30 @@ def width_for_active_params(
             f"({relative_difference(best_count, target):+.2%}); change another option "
             f"(e.g. depth or the context size) or the tolerance")
     return best, best_count
+
+
+def _closest_width(count: Callable[[int], int], target: int, what: str) -> tuple[int, int]:
+    """The width (>= 1) whose non-decreasing ``count`` is closest to ``target`` (ties to the
+    smaller) and its count: doubling to bracket the target, then bisection."""
+    low, low_count = 1, count(1)
+    if low_count >= target:
+        return low, low_count
+    high = 2
+    while (high_count := count(high)) < target:
+        if high >= MAX_WIDTH:
+            raise ValueError(f"{what}={MAX_WIDTH} has {high_count} active parameters, still "
+                             f"below the target {target}")
+        low, low_count, high = high, high_count, min(2 * high, MAX_WIDTH)
+    while high - low > 1:  # invariant: count(low) < target <= count(high)
+        mid = (low + high) // 2
+        mid_count = count(mid)
+        if mid_count < target:
+            low, low_count = mid, mid_count
+        else:
+            high, high_count = mid, mid_count
+    if target - low_count <= high_count - target:
+        return low, low_count
+    return high, high_count
 
 
 @dataclasses.dataclass(frozen=True)
