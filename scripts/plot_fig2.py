@@ -1,10 +1,8 @@
 """Rule script: Fig. 2 (test relative L2 per model; validation curves during training)."""
 
-from pathlib import Path
-
 import pandas as pd
 
-from mixer.io.runs import read_history, read_json
+from mixer.io.runs import read_history, read_json, run_ids
 from mixer.plotting.runs import plot_fig2
 from mixer.runlog import configure_logging
 
@@ -12,8 +10,7 @@ sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
 runs, curves = [], []
 for metrics_path, history_path in zip(sm.input.metrics, sm.input.histories):
-    backbone, variant, seed = Path(metrics_path).parts[-4:-1]
-    ids = {"backbone": backbone, "variant": variant, "seed": int(seed[4:])}
+    ids = run_ids(metrics_path)
     runs.append({**ids, "test_rel_mse": read_json(metrics_path)["test_rel_mse"]})
     hist = read_history(history_path)
     frame = pd.DataFrame({"step": hist["step"].values, "val_rel_mse": hist["val_rel_mse"].values})
