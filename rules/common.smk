@@ -1,5 +1,6 @@
 # Shared helpers: config validation (before any job runs) and target lists.
 
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -9,6 +10,7 @@ import yaml
 from mixer.config import ConfigError, config_hash, validate_config
 from mixer.data.registry import epilepsy2_available, split_names
 from mixer.experiment import parse_variant
+from mixer.jobenv import apply_job_environment
 
 RESULTS = Path("results")
 
@@ -19,6 +21,10 @@ try:
     validate_config(config, _SCHEMA)
 except ConfigError as _err:
     raise WorkflowError(str(_err)) from None
+
+
+# Every job inherits the persistent XLA compilation cache (mixer/jobenv.py).
+apply_job_environment(os.environ, config.get("jax_cache_dir"))
 
 
 def dataset_section(dataset):

@@ -17,7 +17,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from mixer.gating.assignment import PAIRINGS, cluster_median_losses, get_pairing
 from mixer.gating.gate import GateState
-from mixer.gating.kmeans import kmeans
+from mixer.gating.kmeans import ON_EMPTY, kmeans
 from mixer.gating.lstsq import fit_gate, proxy_targets
 
 
@@ -31,6 +31,11 @@ class GateConfig:
         noise_std: σ of the Gaussian noise added to the contexts before least squares.
         init_scale: fresh centroids are drawn from U(-init_scale, init_scale).
         pairing: ``"greedy"`` (paper, Alg. 1) or ``"optimal"`` (Hungarian).
+        on_empty: what K-means does when a cluster loses all its points: ``"stop"`` (Alg. 2:
+            the update is abandoned, the gate kept and the centroids forgotten) or
+            ``"reseed"`` (the empty cluster's centroid moves onto the point farthest from its
+            own centroid and K-means goes on; the update is abandoned only if a cluster is
+            still empty at the end, e.g. when all contexts are equal).
     """
 
     max_iter: int = 20
@@ -38,6 +43,7 @@ class GateConfig:
     noise_std: float = 1e-4
     init_scale: float = 1e-3
     pairing: str = "greedy"
+    on_empty: str = "stop"
 
     def __post_init__(self):
         if self.max_iter < 1:
@@ -46,6 +52,8 @@ class GateConfig:
             raise ValueError("tol, noise_std and init_scale must be non-negative")
         if self.pairing not in PAIRINGS:
             raise ValueError(f"unknown pairing {self.pairing!r}; choose one of {sorted(PAIRINGS)}")
+        if self.on_empty not in ON_EMPTY:
+            raise ValueError(f"unknown on_empty {self.on_empty!r}; choose one of {ON_EMPTY}")
 
 
 class GateUpdateResult(eqx.Module):
@@ -104,7 +112,8 @@ def gate_update(
     4. Least-squares fit of the gate to the one-hot targets of the paired experts, with
        N(0, noise_std²) noise (drawn with ``key``) added to the contexts.
 
-    If a cluster is empty the gate is left unchanged and the centroids are forgotten.
+    If a cluster is empty at the end of K-means (see ``GateConfig.on_empty``) the gate is left
+    unchanged and the centroids are forgotten.
 
     Args:
         contexts: the contexts of all training environments, ``(E, d)``.
@@ -126,7 +135,7 @@ def gate_update(
         minval=-cfg.init_scale, maxval=cfg.init_scale,
     )
     start = jnp.where(has_centroids, centroids.astype(contexts.dtype), fresh)
-    clusters = kmeans(contexts, start, max_iter=cfg.max_iter, tol=cfg.tol)
+    clusters = kmeans(contexts, start, max_iter=cfg.max_iter, tol=cfg.tol, on_empty=cfg.on_empty)
 
     medians = cluster_median_losses(loss_matrix, clusters.labels, num_experts)
     assignment = get_pairing(cfg.pairing)(medians)

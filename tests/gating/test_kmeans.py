@@ -83,3 +83,52 @@ def test_jit_equals_eager():
 def test_rejects_nonpositive_max_iter():
     with pytest.raises(ValueError, match="max_iter"):
         kmeans(jnp.zeros((3, 1)), jnp.zeros((2, 1)), max_iter=0, tol=1e-3)
+
+
+RESEED = jax.jit(kmeans, static_argnames=("max_iter", "tol", "on_empty"))
+
+
+def test_reseed_fills_the_empty_cluster_and_converges():
+    points = jnp.array([[0.0], [0.1], [1.0], [1.1], [5.0], [5.2]])
+    init = jnp.array([[0.0], [1.0], [100.0]])  # the third centroid attracts nothing
+    stopped = kmeans(points, init, max_iter=20, tol=1e-3, on_empty="stop")
+    res = kmeans(points, init, max_iter=20, tol=1e-3, on_empty="reseed")
+    assert bool(stopped.empty)
+    assert not bool(res.empty) and bool(res.converged)
+    assert same_partition(np.asarray(res.labels), np.array([0, 0, 1, 1, 2, 2]))
+
+
+def test_reseed_still_reports_empty_when_points_are_too_few_distinct():
+    points = jnp.full((5, 3), 2.0)
+    res = kmeans(points, jnp.zeros((2, 3)), max_iter=20, tol=1e-3, on_empty="reseed")
+    assert bool(res.empty) and not bool(res.converged)
+    assert int(res.iterations) == 20
+
+
+def test_reseed_takes_the_farthest_point_of_a_shared_cluster():
+    from mixer.gating.kmeans import reseed_empty
+
+    points = jnp.array([[0.0], [1.0], [9.0], [20.0]])
+    labels = jnp.array([0, 0, 0, 1])  # cluster 0 mean 10/3: point 9 is farthest; 20 is alone
+    means, counts = cluster_means(points, labels, 3)
+    new = reseed_empty(points, labels, means, counts)
+    np.testing.assert_allclose(new[:2], means[:2])
+    assert float(new[2, 0]) == 9.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 12), st.integers(0, 10_000))
+def test_reseed_from_tiny_random_centroids_leaves_no_cluster_empty(k, seed):
+    # Distinct points and centroids drawn near the origin, as at the start of training: with
+    # "stop" some cluster is usually empty; "reseed" always ends with k non-empty clusters.
+    rng = np.random.default_rng(seed)
+    points = jnp.asarray(rng.normal(size=(8 * k, 6)), dtype=jnp.float32)
+    init = jnp.asarray(rng.uniform(-1e-3, 1e-3, size=(k, 6)), dtype=jnp.float32)
+    res = RESEED(points, init, max_iter=20, tol=1e-3, on_empty="reseed")
+    assert not bool(res.empty)
+    assert len(np.unique(np.asarray(res.labels))) == k
+
+
+def test_rejects_unknown_on_empty():
+    with pytest.raises(ValueError, match="on_empty"):
+        kmeans(jnp.zeros((3, 1)), jnp.zeros((2, 1)), max_iter=2, tol=1e-3, on_empty="skip")

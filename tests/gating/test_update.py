@@ -69,6 +69,27 @@ def test_empty_cluster_leaves_gate_unchanged_and_forgets_centroids():
     np.testing.assert_array_equal(res.weights, weights)
 
 
+def test_reseed_fits_the_gate_where_stop_abandons_the_update():
+    # Two well separated context groups near the origin and three fresh tiny centroids: the
+    # L1-nearest centroid of every context is one of two, so "stop" abandons the update.
+    contexts = jnp.concatenate([jnp.full((4, 2), 0.05), jnp.full((4, 2), -0.05)])
+    contexts = contexts + 1e-3 * jr.normal(jr.key(1), contexts.shape)
+    losses = jnp.stack([jnp.r_[jnp.zeros(4), jnp.ones(4)], jnp.r_[jnp.ones(4), jnp.zeros(4)],
+                        jnp.full(8, 0.5)])
+    weights, _, _ = initial_gate_state(3, 2)
+    fresh = jnp.array([[1e-4, 1e-4], [-1e-4, -1e-4], [9e-4, -9e-4]])
+    args = (contexts, losses, weights, fresh, jnp.asarray(True))
+    stop = UPDATE(*args, key=jr.key(0), cfg=GateConfig(on_empty="stop"))
+    reseed = UPDATE(*args, key=jr.key(0), cfg=GateConfig(on_empty="reseed"))
+    assert bool(stop.empty_cluster)
+    np.testing.assert_array_equal(stop.weights, weights)
+    assert not bool(reseed.empty_cluster) and bool(reseed.has_centroids)
+    assert len(np.unique(np.asarray(reseed.labels))) == 3  # three non-empty clusters
+    routed = np.asarray(route(reseed.weights, contexts))
+    # Each group goes to its own lowest-loss expert (up to the point the reseed split off).
+    assert np.sum(routed[:4] == 0) >= 3 and np.sum(routed[4:] == 1) >= 3
+
+
 def test_first_update_ignores_stale_centroids():
     p = make_planted(1, 2, 2, 4)
     args = (jnp.asarray(p.contexts), jnp.asarray(p.loss_matrix), jnp.zeros((3, 2)))
@@ -99,6 +120,8 @@ def test_config_validation():
         GateConfig(max_iter=0)
     with pytest.raises(ValueError):
         GateConfig(noise_std=-1.0)
+    with pytest.raises(ValueError, match="on_empty"):
+        GateConfig(on_empty="ignore")
     cfg = GateConfig()
     assert hash(cfg) == hash(dataclasses.replace(cfg))  # hashable: usable as a static arg
 
