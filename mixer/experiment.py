@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -128,8 +129,9 @@ def load_trained(spec: RunSpec, path: str) -> tuple[MixER, Any]:
     if meta.get("run_hash") != spec.hash():
         raise ValueError(f"{path} was trained with another configuration (run hash "
                          f"{meta.get('run_hash')} != {spec.hash()}); rerun the train stage")
-    template = build_model(spec, int(meta["state_size"]))
-    contexts = jnp.zeros((int(meta["num_envs"]), spec.context_size), jnp.float32)
+    # Shapes only: building the real initial model runs (and compiles) every initialiser.
+    template = eqx.filter_eval_shape(build_model, spec, int(meta["state_size"]))
+    contexts = jax.ShapeDtypeStruct((int(meta["num_envs"]), spec.context_size), jnp.float32)
     model, contexts, _ = load_model(path, template, contexts)
     return model, contexts
 

@@ -117,13 +117,27 @@ def routing_purity(routes: ArrayLike, labels: ArrayLike | Sequence[Any]) -> floa
 
 def adjusted_rand(routes: ArrayLike, labels: ArrayLike | Sequence[Any]) -> float:
     """Adjusted Rand index between the routing partition and the family partition (1 for
-    identical partitions up to relabelling, about 0 for chance agreement)."""
-    from sklearn.metrics import adjusted_rand_score
+    identical partitions up to relabelling, about 0 for chance agreement).
 
+    Hubert and Arabie's index from the contingency table (the value scikit-learn's
+    ``adjusted_rand_score`` gives, 1.0 in its degenerate cases), in NumPy.
+    """
     experts, families = _as_codes(routes, "routes"), _as_codes(labels, "labels")
     if experts.shape != families.shape:
         raise ValueError(f"{experts.size} routes for {families.size} labels")
-    return float(adjusted_rand_score(families, experts))
+    table = np.zeros((families.max(initial=-1) + 1, experts.max(initial=-1) + 1))
+    np.add.at(table, (families, experts), 1.0)
+
+    def pairs(counts):
+        return float(np.sum(counts * (counts - 1.0) / 2.0))
+
+    index, rows, cols = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    total = pairs(np.asarray([families.size], dtype=float))
+    expected = rows * cols / total if total > 0 else 0.0
+    maximum = (rows + cols) / 2.0
+    if maximum == expected:
+        return 1.0
+    return float((index - expected) / (maximum - expected))
 
 
 def per_family(

@@ -80,3 +80,31 @@ def test_json_and_history_round_trip(tmp_path):
     assert ds["gate_probs"].shape == (k, e, m)
     assert list(ds["family"].values) == ["a", "b", "a"]
     np.testing.assert_array_equal(ds["val_rel_mse"].values, hist.val_rel_mse)
+
+
+@pytest.mark.parametrize("backbone", ["ncf", "coda", "geps", "cavia", "plrnn"])
+def test_load_trained_from_a_shape_template_restores_every_leaf(tmp_path, backbone):
+    import equinox as eqx
+    import jax
+
+    from mixer.experiment import build_model, load_trained
+    from mixer.io.runs import save_model
+
+    cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
+    exp = cfg["experiments"]["sccts" if backbone == "plrnn" else "lv"]
+    spec = run_spec(cfg["models"], exp, backbone, "mixer1" if backbone == "cavia" else "mixer3", 0)
+    params, static = eqx.partition(build_model(spec, 2), eqx.is_inexact_array)
+    # Trained weights differ from the initial ones: loading must not return the initialiser.
+    leaves, treedef = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    params = jax.tree.unflatten(treedef, [x + jax.random.normal(k, x.shape, x.dtype)
+                                          for x, k in zip(leaves, keys)])
+    model = eqx.combine(params, static)
+    contexts = np.arange(5 * spec.context_size, dtype=np.float32).reshape(5, -1)
+    path = tmp_path / "model.eqx"
+    save_model(path, model, contexts, {"run_hash": spec.hash(), "num_envs": 5, "state_size": 2})
+    loaded, loaded_contexts = load_trained(spec, str(path))
+    np.testing.assert_array_equal(loaded_contexts, contexts)
+    assert jax.tree.structure(loaded) == jax.tree.structure(model)
+    for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(model)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

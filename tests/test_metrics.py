@@ -3,6 +3,8 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mixer import metrics
 
@@ -104,3 +106,13 @@ def test_shape_mismatch_raises():
         metrics.mse(np.zeros((2, 3)), np.zeros((3, 2)))
     with pytest.raises(ValueError):
         metrics.routing_purity([0, 1], [0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 6)), min_size=1, max_size=40))
+def test_adjusted_rand_equals_scikit_learn(pairs):
+    from sklearn.metrics import adjusted_rand_score
+
+    labels, routes = (np.array(p) for p in zip(*pairs))
+    assert metrics.adjusted_rand(routes, labels) == pytest.approx(
+        adjusted_rand_score(labels, routes), abs=1e-12)

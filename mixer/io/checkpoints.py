@@ -40,6 +40,8 @@ class Checkpoint:
 
 
 def _is_typed_key(leaf: Any) -> bool:
+    if isinstance(leaf, jax.ShapeDtypeStruct) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        raise TypeError("a shape-only template cannot hold typed PRNG keys; pass real keys")
     return isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key)
 
 
@@ -100,6 +102,9 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 def load_checkpoint(path: str | os.PathLike, template: Any) -> Checkpoint:
     """Read a checkpoint into a like-shaped ``template`` pytree.
+
+    The template's array leaves may be ``jax.ShapeDtypeStruct`` (e.g. from
+    ``eqx.filter_eval_shape``), except typed PRNG keys.
 
     Raises ``ValueError`` when the file is not a checkpoint and ``RuntimeError`` (from
     Equinox) when a stored leaf does not have the template's shape.
