@@ -114,15 +114,25 @@ def evaluate(
     solver: SolverConfig,
     *,
     chunk_size: int = 64,
+    traj_chunk: int | None = None,
 ) -> Float[Array, "E traj time state"]:
     """Free-running predictions of every environment from its first states.
 
     Sparse: each environment is rolled out by its routed expert only (``MixER.predict``);
     environments are processed ``chunk_size`` at a time (vmapped) inside one compiled call.
+    With ``traj_chunk`` dividing the number of trajectories, the trajectories are predicted
+    ``traj_chunk`` at a time by one compiled program (each trajectory is independent, so the
+    numbers are the same): a split whose trajectory count is a multiple of the validation
+    split's reuses the program compiled for validation during training.
     """
     if contexts.shape != (data.num_envs, model.context_size):
         raise ValueError(
             f"contexts have shape {contexts.shape}, expected {(data.num_envs, model.context_size)}"
         )
     chunk = max(1, min(chunk_size, data.num_envs))
-    return _evaluate(model, contexts, data.x, data.t, solver, chunk)
+    num_traj = data.x.shape[1]
+    if traj_chunk is None or traj_chunk >= num_traj or num_traj % traj_chunk:
+        return _evaluate(model, contexts, data.x, data.t, solver, chunk)
+    parts = [_evaluate(model, contexts, data.x[:, i:i + traj_chunk], data.t, solver, chunk)
+             for i in range(0, num_traj, traj_chunk)]
+    return jnp.concatenate(parts, axis=1)

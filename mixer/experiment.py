@@ -147,9 +147,12 @@ def train_run(spec: RunSpec, train: EnvData, val: EnvData, *, tracker: Any,
 
 
 def score(model: MixER, contexts, data: EnvData, families: np.ndarray,
-          solver: SolverConfig) -> dict[str, Any]:
-    """Test metrics of ``model`` with ``contexts`` on ``data`` (overall, per env, per family)."""
-    pred = np.asarray(evaluate(model, contexts, data, solver))
+          solver: SolverConfig, *, traj_chunk: int | None = None) -> dict[str, Any]:
+    """Test metrics of ``model`` with ``contexts`` on ``data`` (overall, per env, per family).
+
+    ``traj_chunk``: predict that many trajectories at a time (see ``evaluate``).
+    """
+    pred = np.asarray(evaluate(model, contexts, data, solver, traj_chunk=traj_chunk))
     true = np.asarray(data.x)
     per_env = relative_mse_per_env(pred, true)
     env_mse = np.mean(np.sum((pred - true) ** 2, axis=-1), axis=(1, 2))

@@ -6,6 +6,7 @@ rule evaluate:
     input:
         model=f"{RUN_DIR}/model.eqx",
         test="results/data/{experiment}/test.zarr",
+        val=val_input,
     output:
         f"{RUN_DIR}/eval.json",
     params:

@@ -98,6 +98,22 @@ def test_evaluate_is_sparse_routed_and_chunked(model):
         evaluate(model, contexts[:2], data, FAST_SOLVER)
 
 
+def test_evaluate_in_trajectory_chunks_reuses_one_program(model, monkeypatch):
+    data = _data(model, TRUE)
+    data = EnvData(x=jnp.concatenate([data.x, data.x[:, ::-1]], axis=1), t=data.t)  # 6 traj
+    contexts = TRUE + 0.05
+    whole = evaluate(model, contexts, data, FAST_SOLVER)
+    shapes = []
+    original = adapt_module._evaluate
+    monkeypatch.setattr(adapt_module, "_evaluate",
+                        lambda m, c, x, *a: shapes.append(x.shape) or original(m, c, x, *a))
+    for traj_chunk, calls in ((2, 3), (3, 2), (4, 1), (6, 1), (None, 1)):
+        shapes.clear()
+        pred = evaluate(model, contexts, data, FAST_SOLVER, traj_chunk=traj_chunk)
+        np.testing.assert_allclose(pred, whole, rtol=1e-6, atol=1e-7)
+        assert len(shapes) == calls and len(set(shapes)) == 1  # one shape: one program
+
+
 def test_config_validation():
     with pytest.raises(ValueError):
         AdaptConfig(steps=0)
