@@ -132,7 +132,7 @@ def adjusted_rand(routes: ArrayLike, labels: ArrayLike | Sequence[Any]) -> float
         return float(np.sum(counts * (counts - 1.0) / 2.0))
 
     index, rows, cols = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
-    total = pairs(np.asarray([families.size], dtype=float))
+    total = families.size * (families.size - 1) / 2.0
     expected = rows * cols / total if total > 0 else 0.0
     maximum = (rows + cols) / 2.0
     if maximum == expected:

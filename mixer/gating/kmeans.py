@@ -1,11 +1,11 @@
 """Lloyd's K-means with L1 assignment distance (paper Algorithm 2), jit-compatible.
 
 The assignment step uses the L1 distance (Alg. 2 line 7); the update step takes the mean of
-each cluster (line 11). Iteration stops when the centroids move by less than ``tol`` or when ``max_iter`` iterations
-have run. An empty cluster either stops the run at once (``on_empty="stop"``, Alg. 2 line 9)
-or has its centroid moved onto a point far from its own centroid before the next iteration
-(``on_empty="reseed"``; the run is reported empty only if the last assignment still leaves a
-cluster without points, e.g. when there are fewer distinct points than clusters).
+each cluster (line 11). Iteration stops when the centroids move by less than ``tol`` or when
+``max_iter`` iterations have run. An empty cluster either stops the run at once
+(``on_empty="stop"``, Alg. 2 line 9) or has its centroid moved onto a far point before the next
+iteration (``on_empty="reseed"``; the run is reported empty only if the last assignment still
+leaves a cluster without points, e.g. when there are fewer distinct points than clusters).
 """
 
 from __future__ import annotations

@@ -33,8 +33,8 @@ class GateConfig:
         pairing: ``"greedy"`` (paper, Alg. 1) or ``"optimal"`` (Hungarian).
         on_empty: what K-means does when a cluster loses all its points: ``"stop"`` (Alg. 2:
             the update is abandoned, the gate kept and the centroids forgotten) or
-            ``"reseed"`` (the empty cluster's centroid moves onto the point farthest from its
-            own centroid and K-means goes on; the update is abandoned only if a cluster is
+            ``"reseed"`` (the empty cluster's centroid moves onto the point farthest from the
+            mean of its own cluster and K-means goes on; the update is abandoned only if a cluster is
             still empty at the end, e.g. when all contexts are equal).
     """
 
