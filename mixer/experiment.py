@@ -80,11 +80,14 @@ def run_spec(models: Mapping[str, Any], experiment: Mapping[str, Any], backbone:
              variant: str, seed: int) -> RunSpec:
     """Merge the shared ``models`` config with an experiment's overrides into a RunSpec.
 
-    Backbone options: ``models.backbones[backbone]``, then the experiment's
-    ``backbone_options[backbone]``, then its ``variant_options[variant][backbone]``. The context
-    size is ``context_sizes[backbone]`` when given, else ``context_size``.
+    Training settings: ``models.training``, then the experiment's ``training``, then its
+    ``training_by_backbone[backbone]``. Backbone options: ``models.backbones[backbone]``, then
+    the experiment's ``backbone_options[backbone]``, then its
+    ``variant_options[variant][backbone]``. The context size is ``context_sizes[backbone]``
+    when given, else ``context_size``.
     """
-    training = {**models["training"], **experiment.get("training", {})}
+    training = {**models["training"], **experiment.get("training", {}),
+                **experiment.get("training_by_backbone", {}).get(backbone, {})}
     adaptation = {**models["adaptation"], **experiment.get("adaptation", {})}
     history_every = int(training.pop("history_every"))
     solver = _solver({**models["solver"], **experiment.get("solver", {})})

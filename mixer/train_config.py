@@ -31,6 +31,9 @@ class TrainConfig:
         gate_update_every: gate update after every this many inner steps (counted over the
             whole run, both phases); 0 disables. Only MixER layers with M > 1, never the naive
             variant, update their gate this way.
+        gate_warmup: outer steps before the first gate update (0: from the first inner step,
+            as in the paper). During the warm-up every environment stays on the initial gate's
+            expert, so the contexts can become informative before K-means first splits them.
         validate_every: validation (and best-state selection) every this many outer steps;
             the last outer step is always validated.
         checkpoint_every: checkpoint every this many outer steps (0: only at the end) when a
@@ -54,6 +57,7 @@ class TrainConfig:
     lr_boundaries: tuple[float, ...] = (1 / 3, 2 / 3)
     batch_size: int | None = None
     gate_update_every: int = 1
+    gate_warmup: int = 0
     validate_every: int = 1
     checkpoint_every: int = 10
     time_stride: int = 1
@@ -69,6 +73,7 @@ class TrainConfig:
         non_negative = {"inner_steps_weights": self.inner_steps_weights,
                         "inner_steps_contexts": self.inner_steps_contexts,
                         "gate_update_every": self.gate_update_every,
+                        "gate_warmup": self.gate_warmup,
                         "checkpoint_every": self.checkpoint_every, "prox_beta": self.prox_beta,
                         "lr_weights": self.lr_weights, "lr_contexts": self.lr_contexts}
         for name, value in positive.items():

@@ -10,6 +10,7 @@ randomness is split from the state's key inside the function.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -251,7 +252,9 @@ class _Step(eqx.Module):
                             (model, res.centroids.astype(s.centroids.dtype), res.has_centroids))
             return s, (jnp.asarray(True), res.empty_cluster, jnp.all(jnp.isfinite(lm)))
 
-        due = (index + 1) % self.cfg.gate_update_every == 0
+        n = self.cfg.inner_steps_weights + self.cfg.inner_steps_contexts
+        due = ((index + 1) % self.cfg.gate_update_every == 0) & (
+            index >= self.cfg.gate_warmup * n)
         return _filter_cond(due, update, lambda s: (s, (no, no, jnp.asarray(True))), state)
 
     def apply_weights(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
@@ -322,7 +325,12 @@ def make_outer_step(
     The returned function maps a ``TrainState`` (see ``init_train_state``) to the next state
     and its ``OuterInfo``; it compiles on its first call and never again for states of the
     same structure. ``data`` is passed as a jit argument (not baked in as a constant).
+
+    A backbone that ignores its stored contexts (``uses_stored_context`` False, e.g. CAVIA)
+    gets no context phase: those steps would compute a zero gradient at full cost.
     """
+    if not model.experts.uses_stored_context and cfg.inner_steps_weights > 0:
+        cfg = dataclasses.replace(cfg, inner_steps_contexts=0)
     step = _Step(
         cfg=cfg,
         spec=trainable_filter(model),

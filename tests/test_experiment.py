@@ -36,6 +36,16 @@ def test_run_spec_merges_overrides_and_hash_tracks_one_backbone():
     cfg["models"]["backbones"]["geps"]["width"] += 1
     assert run_spec(cfg["models"], exp, "geps", "mixer2", 0).hash() != geps.hash()
     assert run_spec(cfg["models"], exp, "coda", "mixer2", 0).hash() == coda.hash()
+    # A per-backbone training override applies after the experiment's and to that backbone only.
+    exp["training_by_backbone"] = {"geps": {"outer_steps": 9, "gate_warmup": 3}}
+    cfg = validate_config(cfg, SCHEMA)
+    geps9 = run_spec(cfg["models"], cfg["experiments"]["odebench2"], "geps", "mixer2", 0)
+    assert (geps9.train.outer_steps, geps9.train.gate_warmup) == (9, 3)
+    coda7 = run_spec(cfg["models"], cfg["experiments"]["odebench2"], "coda", "mixer2", 0)
+    assert coda7.train.outer_steps == 7 and coda7.hash() == coda.hash()
+    exp["training_by_backbone"] = {"geps": {"gate_warmup": -1}}
+    with pytest.raises(Exception, match="gate_warmup"):
+        validate_config(cfg, SCHEMA)
 
 
 def test_per_backbone_and_per_variant_overrides_and_run_grid():

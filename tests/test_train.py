@@ -338,3 +338,39 @@ def test_input_validation(data):
     with pytest.raises(ValueError, match="validation"):
         fit(_model(), jnp.zeros((NUM_ENVS, CTX)), data[0], data[1].subset([0, 1]), BASE,
             key=jax.random.key(0), tracker=Recorder())
+
+
+def test_cavia_skips_the_context_phase(data):
+    """CAVIA ignores stored contexts, so its outer step runs only the weights phase (the
+    context phase would cost a full second-order pass for a zero gradient); a backbone that
+    uses its contexts keeps both phases."""
+    from mixer.layer import make_mixer
+
+    state_size = data[0].x.shape[-1]
+    cavia = make_mixer("cavia", state_size, CTX, 1, split_contexts=False, naive=False,
+                       options={"width": 4, "depth": 1, "inner_steps": 1},
+                       key=jax.random.key(0))
+    state, (info,) = _run_steps(cavia, BASE, data[0], 1)
+    assert info.contexts.loss.shape == (0,)
+    assert info.weights.loss.shape == (BASE.inner_steps_weights,)
+    moved = jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))),
+                         eqx.filter(state.model.experts, eqx.is_array),
+                         eqx.filter(cavia.experts, eqx.is_array))
+    assert max(jax.tree.leaves(moved)) > 0
+    _, (info,) = _run_steps(_model(num_experts=1), BASE, data[0], 1)
+    assert info.contexts.loss.shape == (BASE.inner_steps_contexts,)
+
+
+def test_gate_warmup_delays_the_first_update(data):
+    """With ``gate_warmup=2`` the first two outer steps keep the initial (zero) gate, so every
+    environment stays on expert 0; every inner step after them updates the gate."""
+    cfg = dataclasses.replace(BASE, gate_warmup=2)
+    state, infos = _run_steps(_model(), cfg, data[0], 3)
+    for info in infos[:2]:
+        assert not bool(jnp.any(info.weights.gate_updated))
+        assert not bool(jnp.any(info.contexts.gate_updated))
+        assert np.all(np.asarray(info.routed) == 0)
+    assert bool(jnp.all(infos[2].weights.gate_updated))
+    assert bool(jnp.all(infos[2].contexts.gate_updated))
+    with pytest.raises(ValueError, match="gate_warmup"):
+        dataclasses.replace(BASE, gate_warmup=-1)

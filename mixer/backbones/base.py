@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -22,6 +23,9 @@ class AbstractBackbone(eqx.Module):
 
     context_size: eqx.AbstractVar[int]
     state_size: eqx.AbstractVar[int]
+    # False for backbones that infer their context inside ``train_predict`` and ignore the
+    # stored one (CAVIA): training then skips the context phase, whose gradient is zero.
+    uses_stored_context: ClassVar[bool] = True
 
     @abc.abstractmethod
     def predict(

@@ -15,6 +15,8 @@ the final rollout with the adapted context uses ``solve_many``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -46,6 +48,7 @@ class CAVIA(AbstractBackbone):
     context_size: int = eqx.field(static=True)
     inner_steps: int = eqx.field(static=True)
     inner_lr: float = eqx.field(static=True)
+    uses_stored_context: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -69,9 +69,10 @@ def test_config_hash_is_stable_and_sensitive():
     assert config_hash(a) != config_hash(b)
 
 
-@pytest.mark.parametrize(("name", "outer_steps", "gate_every"),
-                         [("test.yaml", 4, 1), ("paper.yaml", 500, 1)])
-def test_scale_configs_replace_every_default_run_override(name, outer_steps, gate_every):
+@pytest.mark.parametrize(("name", "outer_steps", "gate_every", "gate_warmup"),
+                         [("test.yaml", 4, 1, 1), ("paper.yaml", 500, 1, 0)])
+def test_scale_configs_replace_every_default_run_override(name, outer_steps, gate_every,
+                                                          gate_warmup):
     """`--configfile X` is merged on top of config.yaml (Snakemake's update_config): no
     default-run override of an experiment may leak into the test or paper scale."""
     from snakemake.utils import update_config
@@ -87,4 +88,5 @@ def test_scale_configs_replace_every_default_run_override(name, outer_steps, gat
             where = f"{name}: {exp_name}/{backbone}/{variant}"
             assert spec.train.outer_steps == outer_steps, where
             assert spec.train.gate_update_every == gate_every, where
+            assert spec.train.gate_warmup == gate_warmup, where
             assert spec.train.batch_size is None, where
