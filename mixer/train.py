@@ -163,9 +163,12 @@ def _record(step: int, info: OuterInfo, recorder: HistoryRecorder, history_every
     if step % history_every == 0 or last:
         recorder.add_gate(step, np.asarray(info.gate_probs), np.asarray(info.routed))
     row = recorder.last_row()
-    return {"train/loss": row["train_loss"], "train/loss_weights": row["loss_weights"],
-            "train/loss_contexts": row["loss_contexts"], "train/lr_weights": row["lr_weights"],
-            "gate/empty_updates": float(gate_empty)}
+    metrics = {"train/loss": row["train_loss"], "train/loss_weights": row["loss_weights"],
+               "train/loss_contexts": row["loss_contexts"], "train/lr_weights": row["lr_weights"],
+               "gate/empty_updates": float(gate_empty)}
+    if np.asarray(info.contexts.loss).size == 0:  # no context phase (e.g. CAVIA): no NaN metric
+        del metrics["train/loss_contexts"]
+    return metrics
 
 
 def _warn_gate(info: OuterInfo, step: int, logger: logging.Logger) -> None:

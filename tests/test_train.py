@@ -359,6 +359,12 @@ def test_cavia_skips_the_context_phase(data):
     assert max(jax.tree.leaves(moved)) > 0
     _, (info,) = _run_steps(_model(num_experts=1), BASE, data[0], 1)
     assert info.contexts.loss.shape == (BASE.inner_steps_contexts,)
+    # The tracked metrics of a CAVIA run carry no (NaN) context-phase loss.
+    tracker = Recorder()
+    fit(cavia, jnp.zeros((NUM_ENVS, CTX)), data[0], data[1],
+        dataclasses.replace(BASE, outer_steps=1), key=jax.random.key(0), tracker=tracker)
+    (_, metrics), = [r for r in tracker.rows if "train/loss" in r[1]]
+    assert "train/loss_contexts" not in metrics and np.isfinite(metrics["train/loss"])
 
 
 def test_gate_warmup_delays_the_first_update(data):
