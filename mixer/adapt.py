@@ -23,7 +23,7 @@ from mixer.layer import MixER
 from mixer.solve import SolverConfig
 from mixer.train_step import env_loss
 
-__all__ = ["AdaptConfig", "adapt", "evaluate"]
+__all__ = ["AdaptConfig", "adapt", "evaluate", "infer_contexts"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +83,28 @@ def _adapt_all(model: MixER, x, t, keys, cfg: AdaptConfig):
                        batch_size=min(chunk, x.shape[0]))
 
 
+@eqx.filter_jit
+def _infer_all(model: MixER, x, t, solver: SolverConfig, steps: int | None, chunk: int):
+    return jax.lax.map(lambda a: model.infer_contexts(a[0][None], a[1][None], solver, steps),
+                       (x, t), batch_size=chunk)
+
+
+def infer_contexts(
+    model: MixER,
+    data: EnvData,
+    solver: SolverConfig,
+    steps: int | None,
+    *,
+    batch_size: int | None = None,
+) -> tuple[Float[Array, "E d"], Float[Array, "steps E"]]:
+    """Contexts of a model that infers them with its own inner loop (CAVIA) from the support
+    ``data``, in ``steps`` steps (``None``: as in training), ``batch_size`` environments at a
+    time (``None``: all); and the loss before each step."""
+    chunk = min(batch_size or data.num_envs, data.num_envs)
+    contexts, losses = _infer_all(model, data.x, data.t, solver, steps, chunk)
+    return contexts[:, 0], losses[:, 0].T
+
+
 def adapt(
     model: MixER, data: EnvData, cfg: AdaptConfig, *, key: PRNGKeyArray
 ) -> tuple[Float[Array, "E d"], Float[Array, "steps E"]]:
@@ -91,20 +113,24 @@ def adapt(
     Contexts start at 0; routing follows the frozen gate. The loss is the training loss of
     Eq. (7) (``train_predict`` with a context pool holding only the environment itself).
     Environment ``e`` uses the key ``fold_in(key, e)`` (only consumed by random windows), so
-    its result does not depend on which other environments are adapted alongside.
+    its result does not depend on which other environments are adapted alongside. A model that
+    infers its contexts itself (CAVIA) runs its own inner loop for ``cfg.steps`` steps instead.
 
     Returns:
         The adapted contexts ``(E, d)`` and the loss before every step ``(steps, E)``.
     """
     data = data.strided(cfg.time_stride)
+    if not model.experts.uses_stored_context:
+        return infer_contexts(model, data, cfg.solver, cfg.steps, batch_size=cfg.batch_size)
     keys = jax.vmap(lambda e: jr.fold_in(key, e))(jnp.arange(data.num_envs))
     contexts, losses = _adapt_all(model, data.x, data.t, keys, cfg)
     return contexts, losses.T
 
 
 @eqx.filter_jit
-def _evaluate(model: MixER, contexts, x, t, solver: SolverConfig, chunk: int):
-    return jax.lax.map(lambda a: model.predict(*a, solver), (contexts, x, t), batch_size=chunk)
+def _evaluate(model: MixER, contexts, x, t, solver: SolverConfig, chunk: int, loss: bool):
+    fn = model.loss_predict if loss else model.predict
+    return jax.lax.map(lambda a: fn(*a, solver), (contexts, x, t), batch_size=chunk)
 
 
 def evaluate(
@@ -115,8 +141,11 @@ def evaluate(
     *,
     chunk_size: int = 64,
     traj_chunk: int | None = None,
+    loss_predict: bool = False,
 ) -> Float[Array, "E traj time state"]:
-    """Free-running predictions of every environment from its first states.
+    """Free-running predictions of every environment from its first states (with
+    ``loss_predict``: what the training loss scores, i.e. teacher-forced predictions for
+    teacher-forced backbones; the same rollout for the others).
 
     Sparse: each environment is rolled out by its routed expert only (``MixER.predict``);
     environments are processed ``chunk_size`` at a time (vmapped) inside one compiled call.
@@ -132,7 +161,8 @@ def evaluate(
     chunk = max(1, min(chunk_size, data.num_envs))
     num_traj = data.x.shape[1]
     if traj_chunk is None or traj_chunk >= num_traj or num_traj % traj_chunk:
-        return _evaluate(model, contexts, data.x, data.t, solver, chunk)
-    parts = [_evaluate(model, contexts, data.x[:, i:i + traj_chunk], data.t, solver, chunk)
+        return _evaluate(model, contexts, data.x, data.t, solver, chunk, loss_predict)
+    parts = [_evaluate(model, contexts, data.x[:, i:i + traj_chunk], data.t, solver, chunk,
+                       loss_predict)
              for i in range(0, num_traj, traj_chunk)]
     return jnp.concatenate(parts, axis=1)

@@ -68,8 +68,21 @@ class RunSpec:
         return parse_variant(self.variant)[1]
 
     def hash(self) -> str:
-        """Stable hash of the whole spec (names checkpoint folders, recorded as a tag)."""
+        """Stable hash of the whole spec, adaptation settings included."""
         return config_hash(dataclasses.asdict(self))
+
+    def training_settings(self) -> dict[str, Any]:
+        """The settings training depends on, as plain data: dataset name, backbone, variant,
+        seed, context size, split, backbone options, TrainConfig (solver and gate included)
+        and the history cadence. Not the adaptation settings (SPEC §2.5)."""
+        settings = dataclasses.asdict(self)
+        del settings["adapt"]
+        return settings
+
+    def training_hash(self) -> str:
+        """Stable hash of :meth:`training_settings` (the settings part of the training key,
+        ``mixer.io.training_key``; recorded with the trained model)."""
+        return config_hash(self.training_settings())
 
 
 def _solver(section: Mapping[str, Any]) -> SolverConfig:
@@ -124,14 +137,20 @@ def build_model(spec: RunSpec, state_size: int) -> MixER:
 
 
 def load_trained(spec: RunSpec, path: str) -> tuple[MixER, Any]:
-    """The model and training contexts written by the train stage for ``spec``."""
+    """The model and training contexts written by the train stage for ``spec``.
+
+    Raises ``ValueError`` when the file was trained with other training settings (its recorded
+    ``training_settings`` hash, the settings part of the training key, differs from
+    ``spec.training_hash()``); adaptation settings do not matter here.
+    """
     from mixer.io.checkpoints import read_metadata
     from mixer.io.runs import load_model
 
     meta = read_metadata(path)
-    if meta.get("run_hash") != spec.hash():
-        raise ValueError(f"{path} was trained with another configuration (run hash "
-                         f"{meta.get('run_hash')} != {spec.hash()}); rerun the train stage")
+    if meta.get("training_settings") != spec.training_hash():
+        raise ValueError(f"{path} was trained with other training settings (hash "
+                         f"{meta.get('training_settings')} != {spec.training_hash()}); "
+                         "rerun the train stage")
     # Shapes only: building the real initial model runs (and compiles) every initialiser.
     template = eqx.filter_eval_shape(build_model, spec, int(meta["state_size"]))
     contexts = jax.ShapeDtypeStruct((int(meta["num_envs"]), spec.context_size), jnp.float32)
@@ -158,7 +177,7 @@ def score(model: MixER, contexts, data: EnvData, families: np.ndarray,
     pred = np.asarray(evaluate(model, contexts, data, solver, traj_chunk=traj_chunk))
     true = np.asarray(data.x)
     per_env = relative_mse_per_env(pred, true)
-    env_mse = np.mean(np.sum((pred - true) ** 2, axis=-1), axis=(1, 2))
+    env_mse = np.array([mse(p, t) for p, t in zip(pred, true, strict=True)])  # SPEC §2.7
     return {
         "mse": mse(pred, true),
         "rel_mse": relative_mse(pred, true),

@@ -8,12 +8,14 @@ row is the bias, matching ``mixer.gating``.
 
 Variants (static fields):
 - ``split_contexts``: expert ``m`` only ever receives chunk ``m`` of the context (App. C.1).
-- ``naive`` (MixER-M†): the routed output is multiplied by the routed expert's softmax
-  probability during training, so the gate gets a gradient (Known pitfall 2). In the MixER
+- ``naive`` (MixER-M†): the routed expert's vector field (for a discrete-time model, its step
+  increment) is multiplied by its softmax probability, so the gate gets a gradient (Known
+  pitfall 2). One forward pass (``routed``) serves training, validation, evaluation,
+  adaptation and figures, so what training fits is what the tables score. In the MixER
   variant the gate is wrapped in ``stop_gradient`` and is set by the gate update instead.
 
-Choices where the specification is silent: the loss matrix scores each expert's evaluation
-rollout (``predict``; the gate update has no context pools), the naive gate starts at
+Choices where the specification is silent: the loss matrix scores each expert's
+``loss_predict`` (the gate update has no context pools), the naive gate starts at
 N(0, 1e-2²) so that equal logits do not pin every environment to expert 0, and the active
 parameter count is that of one backbone (the expert's scalar shift is not counted, so a
 MixER-1 counts exactly as its single backbone).
@@ -116,6 +118,19 @@ class MixER(eqx.Module):
         return eqx.combine(jax.tree.map(lambda leaf: _take(leaf, m), params), static)
 
     # ----------------------------------------------------------------------- prediction
+    def routed(self, ctx: Float[Array, " d"]) -> tuple[Int[Array, ""], Float[Array, ""] | None]:
+        """The routed expert ``m`` and the field scale of the forward pass.
+
+        MixER: no scale (the expert works alone); the gate is behind ``stop_gradient`` (the
+        gate update sets it). Naive (†): the routed expert's softmax probability ``p_m``, which
+        carries the gradient to the gate and, through it, to the context (SPEC §2.3).
+        """
+        gate = self.gate if self.naive else jax.lax.stop_gradient(self.gate)
+        m = jnp.argmax(_logits(gate, jax.lax.stop_gradient(ctx))).astype(jnp.int32)
+        if not self.naive:
+            return m, None
+        return m, jax.nn.softmax(_logits(gate, ctx))[m]
+
     def predict(
         self,
         ctx: Float[Array, " d"],
@@ -123,9 +138,23 @@ class MixER(eqx.Module):
         t: Float[Array, " time"],
         solver: SolverConfig,
     ) -> Float[Array, "traj time state"]:
-        """Evaluation rollout by the routed expert only (both variants: no probability scaling)."""
-        m = self.route(jax.lax.stop_gradient(ctx))
-        return self.expert(m).predict(self.expert_context(ctx, m), x, t, solver)
+        """Evaluation rollout by the routed expert only (for † with its field scaled by
+        ``p_m``, exactly the model training fits)."""
+        m, scale = self.routed(ctx)
+        return self.expert(m).predict(self.expert_context(ctx, m), x, t, solver, scale)
+
+    def loss_predict(
+        self,
+        ctx: Float[Array, " d"],
+        x: Float[Array, "traj time state"],
+        t: Float[Array, " time"],
+        solver: SolverConfig,
+    ) -> Float[Array, "traj time state"]:
+        """What the training loss compares with ``x`` for one environment with its own context
+        (no pool): ``predict`` for initial-value backbones, the teacher-forced rollout for
+        teacher-forced ones. Model selection scores it."""
+        m, scale = self.routed(ctx)
+        return self.expert(m).loss_predict(self.expert_context(ctx, m), x, t, solver, scale)
 
     def train_predict(
         self,
@@ -135,20 +164,29 @@ class MixER(eqx.Module):
         t: Float[Array, " time"],
         solver: SolverConfig,
     ) -> Float[Array, "npred traj time state"]:
-        """Training predictions (Eq. 7) of the routed expert.
-
-        MixER: the gate is behind ``stop_gradient`` (it is set by the gate update, never by
-        gradients). Naive (†): the output is scaled by the routed expert's gate probability,
-        which is how the gate (and the context, through the gate) receive a gradient.
-        """
-        gate = self.gate if self.naive else jax.lax.stop_gradient(self.gate)
-        m = jnp.argmax(_logits(gate, jax.lax.stop_gradient(ctx))).astype(jnp.int32)
-        out = self.expert(m).train_predict(
-            self.expert_context(ctx, m), self.expert_context(pool, m), x, t, solver
+        """Training predictions (Eq. 7) of the routed expert: the same forward pass as
+        ``predict`` (same routing and field scale), with the backbone's context pool."""
+        m, scale = self.routed(ctx)
+        return self.expert(m).train_predict(
+            self.expert_context(ctx, m), self.expert_context(pool, m), x, t, solver, scale
         )
-        if self.naive:
-            out = out * jax.nn.softmax(_logits(gate, ctx))[m]
-        return out
+
+    def infer_contexts(
+        self,
+        xs: Float[Array, "E traj time state"],
+        ts: Float[Array, "E time"],
+        solver: SolverConfig,
+        steps: int | None,
+    ) -> tuple[Float[Array, "E d"], Float[Array, "E steps"]]:
+        """Contexts of a single expert that infers them itself (CAVIA, ``uses_stored_context``
+        False) from each environment's support data in ``steps`` inner steps (``None``: as in
+        training), and the loss before each step."""
+        if self.num_experts != 1 or self.experts.uses_stored_context:
+            raise ValueError("infer_contexts needs a single expert without stored contexts "
+                             f"(got {self.num_experts} x {type(self.experts).__name__})")
+        expert = self.expert(0)
+        ctxs, losses = jax.vmap(lambda x, t: expert.infer_context(x, t, solver, steps))(xs, ts)
+        return ctxs - self.shifts[0], losses
 
     def predict_dense(
         self,
@@ -206,8 +244,9 @@ class MixER(eqx.Module):
     ) -> Float[Array, "M E"]:
         """Forward-only loss ``ℓ[m, e]`` of every expert alone on every environment (Alg. 1).
 
-        ``ℓ[m, e]`` is ``trajectory_mse`` of expert ``m``'s evaluation rollout (``predict``)
-        with the context it would receive for environment ``e``. One batched computation:
+        ``ℓ[m, e]`` is ``trajectory_mse`` of expert ``m``'s ``loss_predict`` (the evaluation
+        rollout, or teacher-forced for teacher-forced backbones: the training loss, as Alg. 1
+        uses) with the context it would receive for environment ``e``. One batched computation:
         a vmap over the stacked expert parameters (no gather) around a vmap over environments,
         so each expert's weights are shared by all environments inside the batch. No gradient
         flows through it.
@@ -226,7 +265,7 @@ class MixER(eqx.Module):
             expert = eqx.combine(p, static)
 
             def one_env(c: Array, x: Array, t: Array) -> Float[Array, ""]:
-                return trajectory_mse(expert.predict(c, x, t, solver), x)
+                return trajectory_mse(expert.loss_predict(c, x, t, solver), x)
 
             return jax.vmap(one_env)(c_m, xs, ts)
 

@@ -2,8 +2,8 @@
 
 A summary has one row per (backbone, variant) with display columns ``backbone`` (e.g.
 "GEPS") and ``model`` (e.g. "MixER-10†"), ``seeds`` and ``{metric}_mean``/``{metric}_std``.
-Wide tables hold ``mean ± std`` strings for display; :func:`tidy_table` is the numeric,
-CSV-friendly counterpart.
+Wide tables hold ``mean ± std`` strings for display (the mean alone for a single seed, see
+:func:`mixer.tables.mean_std`); :func:`tidy_table` is the numeric, CSV-friendly counterpart.
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from mixer.tables import mean_std, seeds_note
+
 __all__ = ["mean_std", "wide_table", "tidy_table", "wide_markdown", "blocks_markdown",
-           "table4_label", "table4", "table4_markdown"]
+           "table4_label", "table4", "table4_markdown", "table4_note"]
 
 _TABLE4_COLUMNS = ("#PARAMS", "InD", "OoD")
 _TABLE4_METRICS = {"InD": "test_mse", "OoD": "adapt_mse"}
-
-
-def mean_std(mean: float, std: float, digits: int = 3) -> str:
-    """``mean ± std`` with ``digits`` significant digits for the mean, one fewer for the std."""
-    return f"{mean:.{digits}g} ± {std:.{max(digits - 1, 1)}g}"
 
 
 def _ordered(values: pd.Series) -> list[str]:
@@ -48,7 +45,8 @@ def wide_table(summary: pd.DataFrame, columns: Mapping[str, str], digits: int = 
 
 
 def tidy_table(summary: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
-    """Long numeric table: one row per (model, backbone, metric) with mean, std, seeds."""
+    """Long numeric table: one row per (model, backbone, metric) with mean, std (NaN for a
+    single seed), seeds."""
     rows = [{"model": row["model"], "backbone": row["backbone"], "metric": metric,
              "mean": float(row[f"{metric}_mean"]), "std": float(row[f"{metric}_std"]),
              "seeds": int(row["seeds"])}
@@ -109,7 +107,8 @@ def table4(summaries: Mapping[str, pd.DataFrame], units: Mapping[str, float],
     """Table 4: rows are single models then MixERs; per dataset #PARAMS, InD and OoD.
 
     ``summaries`` maps a dataset name ("LV") to its summary with metrics ``test_mse``
-    (InD) and ``adapt_mse`` (OoD). Displayed MSEs are ``mse / units[dataset]`` (e.g.
+    (InD) and ``adapt_mse`` (OoD), MSEs in the paper's convention (``mixer.metrics.mse``;
+    :func:`table4_note`). Displayed MSEs are ``mse / units[dataset]`` (e.g.
     ``units["LV"] = 1e-5``). Active parameter counts come from ``params[dataset][label]``
     when given, else from the summary's ``active_params_mean`` column. Missing cells are "".
     """
@@ -136,3 +135,14 @@ def table4_markdown(summaries: Mapping[str, pd.DataFrame], units: Mapping[str, f
                     title: str = "", note: str = "") -> str:
     """Markdown rendering of :func:`table4` (headers like "LV (×10^-5) InD")."""
     return wide_markdown(table4(summaries, units, params), title, note)
+
+
+def table4_note(summaries: Mapping[str, pd.DataFrame], scale: str) -> str:
+    """The note under Table 4: scale, seed count, what InD/OoD are, the MSE convention (the
+    paper's: averaged over state dimensions too) and the units."""
+    seeds = [n for summary in summaries.values() for n in summary["seeds"]]
+    return (f"Scale: {scale}. {seeds_note(seeds)} InD: test split of the training environments; "
+            "OoD: adapt_test after adapting contexts on adapt_train. MSE: mean of the squared "
+            "error over environments, trajectories, times and state dimensions (the paper's "
+            "convention; SPEC §2.7), in the units of the column header. #PARAMS: active "
+            "parameters (one expert).")

@@ -141,6 +141,19 @@ def solve_many(
     cfg: SolverConfig,
     *,
     higher_order: bool = False,
+    scale: Float[Array, ""] | None = None,
 ) -> Float[Array, "traj time state"]:
-    """``solve_ivp`` over several initial conditions sharing one vector field and time grid."""
+    """``solve_ivp`` over several initial conditions sharing one vector field and time grid.
+
+    ``scale`` (a scalar, may carry a gradient) multiplies the vector field: the naive mixture
+    of experts (MixER-M†) integrates ``p_m f_m`` (SPEC §2.3). ``None`` integrates ``field``.
+    """
+    field = scaled_field(field, scale)
     return jax.vmap(lambda x0: solve_ivp(field, x0, t, cfg, higher_order=higher_order))(x0s)
+
+
+def scaled_field(field: VectorField, scale: Float[Array, ""] | None) -> VectorField:
+    """``scale · field`` (the field itself when ``scale`` is None)."""
+    if scale is None:
+        return field
+    return lambda t, x: scale * field(t, x)

@@ -1,13 +1,19 @@
-"""Result tables: mean ± std over seeds of per-run metrics."""
+"""Result tables: mean ± std over seeds of per-run metrics.
+
+A model run with a single seed has no spread: its std is NaN (an empty CSV cell) and its cell
+shows the value alone, never "± 0"; every table says how many seeds it averages
+(:func:`seeds_note`, the ``Seeds`` column).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["variant_label", "summarise", "to_markdown"]
+__all__ = ["variant_label", "summarise", "mean_std", "seeds_note", "to_markdown"]
 
 _BACKBONE = {"ncf": "NCF", "coda": "CoDA", "geps": "GEPS", "cavia": "CAVIA",
              "plrnn": "hier-shPLRNN"}
@@ -23,7 +29,7 @@ def summarise(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """One row per (backbone, variant) with ``{metric}_mean``, ``{metric}_std`` and ``seeds``.
 
     ``runs`` has one row per run with columns backbone, variant, seed and the metrics. The
-    standard deviation is the sample one (ddof=1; 0 for a single seed).
+    standard deviation is the sample one (ddof=1; NaN for a single seed: no spread).
     """
     rows = []
     for (backbone, variant), group in runs.groupby(["backbone", "variant"], sort=False):
@@ -32,17 +38,41 @@ def summarise(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
         for name in metrics:
             values = group[name].astype(float).to_numpy()
             row[f"{name}_mean"] = float(np.mean(values))
-            row[f"{name}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            row[f"{name}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def mean_std(mean: float, std: float, digits: int = 3) -> str:
+    """``mean ± std`` with ``digits`` significant digits for the mean, one fewer for the std;
+    the mean alone when there is no spread (``std`` NaN: a single seed)."""
+    if math.isnan(std):
+        return f"{mean:.{digits}g}"
+    return f"{mean:.{digits}g} ± {std:.{max(digits - 1, 1)}g}"
+
+
+def seeds_note(seeds: Iterable[int]) -> str:
+    """One sentence for a table note saying how many seeds its cells summarise (``seeds``: the
+    seed count of every row)."""
+    counts = sorted({int(n) for n in seeds})
+    if not counts:
+        return "No runs."
+    if counts == [1]:
+        return "1 seed per model: single values, no spread."
+    if len(counts) == 1:
+        return f"Mean ± sample std over {counts[0]} seeds per model."
+    text = (f"Mean ± sample std over {counts[0]}–{counts[-1]} seeds per model (each row's count "
+            "in the seeds column)")
+    return text + ("; a model with 1 seed shows its single value." if counts[0] == 1 else ".")
+
+
 def to_markdown(table: pd.DataFrame, metrics: dict[str, str], note: str = "") -> str:
-    """Markdown table with ``mean ± std`` cells; ``metrics`` maps column names to headers."""
+    """Markdown table of :func:`summarise` output with :func:`mean_std` cells and a Seeds
+    column; ``metrics`` maps column names to headers."""
     header = ["Backbone", "Model", *metrics.values(), "Seeds"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for _, row in table.iterrows():
-        cells = [f"{row[f'{m}_mean']:.3g} ± {row[f'{m}_std']:.2g}" for m in metrics]
+        cells = [mean_std(row[f"{m}_mean"], row[f"{m}_std"]) for m in metrics]
         lines.append("| " + " | ".join([row["backbone"], row["model"], *cells,
                                         str(row["seeds"])]) + " |")
     return "\n".join(lines) + ("\n\n" + note if note else "") + "\n"

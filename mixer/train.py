@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from mixer.adapt import evaluate
+from mixer.adapt import evaluate, infer_contexts
 from mixer.envdata import EnvData
 from mixer.history import History, HistoryRecorder
 from mixer.io.checkpoints import load_checkpoint, save_checkpoint
@@ -61,7 +61,8 @@ class FitResult:
     """Outcome of ``fit``.
 
     Attributes:
-        model, contexts: the state with the lowest validation relative MSE.
+        model, contexts: the state with the lowest validation relative MSE, with the contexts
+            its evaluations use (``evaluation_contexts``).
         best_step: the outer step (0-based) of that state.
         best_val_rel_mse: its validation relative MSE.
         final_model, final_contexts: the state after the last outer step.
@@ -106,8 +107,21 @@ def _divergence(info: OuterInfo, step: int, cfg: TrainConfig, ckpt: str | None):
     return None
 
 
+def evaluation_contexts(model: MixER, contexts, train: EnvData, solver) -> Float[Array, "E d"]:
+    """The contexts every evaluation of the training environments uses: the trained ones, or,
+    for a model that infers its contexts itself (CAVIA), its inner loop on the environments'
+    training trajectories (as many steps as in training)."""
+    if model.experts.uses_stored_context:
+        return contexts
+    return infer_contexts(model, train, solver, None)[0]
+
+
 def _validate(model: MixER, contexts, val: EnvData, cfg: TrainConfig) -> float:
-    pred = evaluate(model, contexts, val, cfg.solver)
+    """Relative MSE (Eq. 9) on the validation split of what the training loss scores: the
+    free rollout for initial-value backbones, the teacher-forced prediction for teacher-forced
+    ones (a free rollout of a teacher-forced model is not a selection criterion, SPEC §2.5)."""
+    pred = evaluate(model, contexts, val, cfg.solver,
+                    loss_predict=model.experts.teacher_forced)
     return relative_mse(np.asarray(pred), np.asarray(val.x))
 
 
@@ -187,6 +201,7 @@ class _Loop:
     progress: _Progress
     tracker: Any
     path: Path | None
+    train: EnvData
     val: EnvData
     cfg: TrainConfig
     history_every: int
@@ -217,13 +232,14 @@ class _Loop:
 
     def validate(self, step: int, state: TrainState, best: _Best, metrics: dict) -> _Best:
         """Score the state on the validation split; keep it if it is the best so far."""
-        value = _validate(state.model, state.contexts, self.val, self.cfg)
+        contexts = evaluation_contexts(state.model, state.contexts, self.train, self.cfg.solver)
+        value = _validate(state.model, contexts, self.val, self.cfg)
         self.recorder.set_validation(value)
         metrics["val/rel_mse"] = value
         if not math.isfinite(value):
             self.log.warning("outer step %d: non-finite validation relative MSE", step)
         elif value < best.value:
-            return _Best(state.model, state.contexts, step, value)
+            return _Best(state.model, contexts, step, value)
         return best
 
 
@@ -275,13 +291,14 @@ def fit(
         state, best, recorder = _restore(path, state, best, cfg)
         log.info("resumed from %s at outer step %d", path, int(state.step))
     loop = _Loop(make_outer_step(model, cfg, train), recorder,
-                 _Progress(log, int(state.step), cfg.outer_steps), tracker, path, val, cfg,
+                 _Progress(log, int(state.step), cfg.outer_steps), tracker, path, train, val, cfg,
                  history_every, log)
     for step in range(int(state.step), cfg.outer_steps):
         state, best = loop.run(step, state, best)
     if best.step < 0:
         log.warning("no finite validation score; returning the final state as the result")
-        best = _Best(state.model, state.contexts, cfg.outer_steps - 1, best.value)
+        contexts = evaluation_contexts(state.model, state.contexts, train, cfg.solver)
+        best = _Best(state.model, contexts, cfg.outer_steps - 1, best.value)
     return FitResult(model=best.model, contexts=best.contexts, best_step=best.step,
                      best_val_rel_mse=best.value, final_model=state.model,
                      final_contexts=state.contexts, history=recorder.history())

@@ -95,13 +95,24 @@ def enabled_experiments():
     }
 
 
-def run_params(wc):
-    """The resolved settings of one run: a change reruns exactly the runs it touches."""
+def resolved_spec(wc):
+    """The RunSpec of one run (every setting, adaptation included)."""
     from mixer.experiment import run_spec
 
     exp = config["experiments"][wc.experiment]
-    spec = run_spec(config["models"], exp, wc.backbone, wc.variant, int(wc.seed))
-    return {"spec": spec, "hash": spec.hash(), "experiment": wc.experiment}
+    return run_spec(config["models"], exp, wc.backbone, wc.variant, int(wc.seed))
+
+
+def run_params(wc):
+    """The resolved settings of one run: a change reruns exactly the runs it touches."""
+    return {"spec": resolved_spec(wc), "experiment": wc.experiment}
+
+
+def training_params(wc):
+    """What the train job depends on, as plain data: the settings training uses (data set
+    name, seed, model, TrainConfig), not the adaptation settings. Snakemake compares plain-data
+    params only, so this is the train rule's rerun trigger; the data is its input."""
+    return resolved_spec(wc).training_settings()
 
 
 def run_dir(experiment, backbone, variant, seed):

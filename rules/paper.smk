@@ -133,7 +133,8 @@ rule plot_fig10_11:
 
 
 rule sccts_run:
-    """One SCCTS run: routing vs the class pairs, K-means on contexts and on the raw series."""
+    """One SCCTS run: routing vs the class pairs and the six classes (class x expert counts),
+    K-means on contexts and on the raw series."""
     input:
         model=f"{RUN_DIR}/model.eqx",
         summary=f"{RUN_DIR}/train.json",
@@ -153,7 +154,8 @@ rule sccts_run:
 
 
 rule epilepsy2_run:
-    """One Epilepsy2 run: adapt held-out contexts, logistic-regression probe."""
+    """One Epilepsy2 run: re-infer every series' context with the frozen model (training and
+    held-out series alike), stratified k-fold CV of a logistic-regression probe."""
     input:
         model=f"{RUN_DIR}/model.eqx",
         summary=f"{RUN_DIR}/train.json",
@@ -165,6 +167,7 @@ rule epilepsy2_run:
         experiment="epilepsy2",
     params:
         run=run_params,
+        classification=lambda wc: config["experiments"][wc.experiment]["classification"],
     threads: config["threads_per_job"]
     log:
         f"{RUN_DIR}/classification.log",

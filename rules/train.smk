@@ -19,7 +19,8 @@ rule mlflow_store:
 
 
 rule train:
-    """Train one run; resumes from its checkpoint folder after an interruption."""
+    """Train one run; resumes from the checkpoint folder of its training key (data, seed,
+    model and training settings, code; mixer/io/training_key.py) after an interruption."""
     input:
         train="results/data/{experiment}/train.zarr",
         val=val_input,
@@ -29,7 +30,10 @@ rule train:
         history=directory(f"{RUN_DIR}/history.zarr"),
         summary=f"{RUN_DIR}/train.json",
     params:
-        run=run_params,
+        # Snakemake compares only plain-data params: `training` (no adaptation settings) is
+        # the rerun trigger; `spec`, the RunSpec object the script needs, is not compared.
+        spec=resolved_spec,
+        training=training_params,
         scale=config["scale"],
         mlflow=config["tracking"]["mlflow"],
     resources:

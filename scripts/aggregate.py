@@ -1,10 +1,11 @@
-"""Rule script: the experiment table (mean ± std over seeds) as CSV and Markdown."""
+"""Rule script: the experiment table (mean ± std over seeds; one seed: the value) as CSV and
+Markdown."""
 
 from pathlib import Path
 
 from mixer.io.runs import runs_frame
 from mixer.runlog import configure_logging
-from mixer.tables import summarise, to_markdown
+from mixer.tables import seeds_note, summarise, to_markdown
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
@@ -13,6 +14,6 @@ METRICS = {"test_rel_mse": "Test rel. MSE", "adapt_rel_mse": "Adapt rel. MSE",
 table = summarise(runs_frame(list(sm.input), list(METRICS)), list(METRICS))
 table.insert(0, "scale", sm.params.scale)
 table.to_csv(sm.output.csv, index=False)
-note = f"Scale: {sm.params.scale}. Mean ± std over seeds; relative MSE is Eq. (9)."
+note = f"Scale: {sm.params.scale}. {seeds_note(table['seeds'])} Relative MSE is Eq. (9)."
 Path(sm.output.md).write_text(to_markdown(table, METRICS, note))
 log.info("\n%s", table.to_string())

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from mixer.io.runs import runs_frame
-from mixer.paper_tables import table4, table4_markdown, tidy_table
+from mixer.paper_tables import table4, table4_markdown, table4_note, tidy_table
 from mixer.runlog import configure_logging
 from mixer.tables import summarise
 
@@ -23,8 +23,6 @@ frame = pd.concat(tidy)
 frame.insert(0, "scale", sm.params.scale)
 frame.to_csv(sm.output.csv, index=False)
 units = {k: UNITS[k] for k in summaries}
-note = (f"Scale: {sm.params.scale}; mean ± std over seeds. InD: test split of the training "
-        "environments; OoD: adapt_test after adapting contexts on adapt_train. MSE in the "
-        "units of the column header; #PARAMS: active parameters (one expert).")
+note = table4_note(summaries, sm.params.scale)
 Path(sm.output.md).write_text(table4_markdown(summaries, units, title="Table 4", note=note))
 log.info("\n%s", table4(summaries, units).to_string())

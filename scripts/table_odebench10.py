@@ -5,7 +5,7 @@ from pathlib import Path
 from mixer.io.runs import runs_frame
 from mixer.paper_tables import blocks_markdown, tidy_table, wide_table
 from mixer.runlog import configure_logging
-from mixer.tables import summarise
+from mixer.tables import seeds_note, summarise
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
@@ -21,8 +21,8 @@ blocks = [("Relative MSE (Eq. 9, lower is better)", wide_table(summary, REL))]
 if with_tpr:
     blocks.append(("TPRMSE: % of environments with relative MSE < 0.1 (higher is better)",
                    wide_table(summary, TPR)))
-note = (f"{sm.params.title}. Scale: {sm.params.scale}; mean ± std over seeds. TRAIN: test-split "
-        "trajectories of the training environments with the trained contexts; ADAPT: "
+note = (f"{sm.params.title}. Scale: {sm.params.scale}. {seeds_note(summary['seeds'])} TRAIN: "
+        "test-split trajectories of the training environments with the trained contexts; ADAPT: "
         "adapt_test trajectories with contexts adapted on adapt_train.")
 Path(sm.output.md).write_text(blocks_markdown(blocks, note))
 log.info("\n%s", tidy.to_string())

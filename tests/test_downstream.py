@@ -1,4 +1,5 @@
-"""Downstream analysis of contexts: PCA, K-means from true means, SCCTS ARIs, logistic probe."""
+"""Downstream analysis of contexts: PCA, K-means from true means, SCCTS ARIs and class x expert
+counts, the logistic probe and the Epilepsy2 protocol (re-inferred contexts, stratified CV)."""
 
 import numpy as np
 import pytest
@@ -6,10 +7,16 @@ from sklearn.decomposition import PCA
 
 from mixer.data.sccts import SccTsSpec, generate_sccts
 from mixer.downstream import (
+    adaptation_convergence,
+    class_expert_counts,
     clustering_scores,
+    cross_validate_logistic,
     kmeans_from_true_means,
     logistic_accuracy,
+    majority_baseline,
     pca_2d,
+    reinfer_contexts,
+    stratified_folds,
 )
 from mixer.metrics import adjusted_rand
 
@@ -80,7 +87,8 @@ def test_sccts_like_scores_are_valid_aris():
     contexts = np.eye(6)[codes] * 5 + rng.normal(size=(n, 6)) * 0.1
     routes = np.unique(pairs, return_inverse=True)[1]
     scores = clustering_scores(routes, contexts, series, classes, pairs)
-    assert set(scores) == {"ari_routing_pairs", "ari_kmeans_contexts", "ari_kmeans_series"}
+    assert set(scores) == {"ari_routing_pairs", "ari_routing_classes", "ari_kmeans_contexts",
+                           "ari_kmeans_series"}
     assert all(isinstance(v, float) and -1.0 <= v <= 1.0 for v in scores.values())
     assert scores["ari_routing_pairs"] == 1.0
     assert scores["ari_kmeans_contexts"] == 1.0
@@ -117,3 +125,176 @@ def test_logistic_accuracy_rejects_bad_input():
         logistic_accuracy(x, two[:9], x, two, seed=0)
     with pytest.raises(ValueError, match="features"):
         logistic_accuracy(x, two, np.zeros((10, 3)), two, seed=0)
+
+
+# --------------------------------------------------------------------------- SCCTS routing
+
+
+CLASSES = np.repeat(list("ABCDEF"), 20)
+PAIRS = np.asarray([{"A": "AB", "B": "AB", "C": "CD", "D": "CD", "E": "EF", "F": "EF"}[c]
+                    for c in CLASSES])
+
+
+def planted_scores(routes):
+    contexts = np.random.default_rng(0).normal(size=(CLASSES.size, 3))
+    return clustering_scores(routes, contexts, contexts, CLASSES, PAIRS)
+
+
+def test_routing_by_pairs_scores_one_against_pairs():
+    routes = np.asarray(["ABCDEF".index(c) // 2 for c in CLASSES])
+    names, table = class_expert_counts(routes, CLASSES, num_experts=3)
+    assert names == list("ABCDEF")
+    np.testing.assert_array_equal(table, np.repeat(20 * np.eye(3, dtype=int), 2, axis=0))
+    assert planted_scores(routes)["ari_routing_pairs"] == 1.0
+
+
+def test_direction_split_is_coherent_but_scores_zero_against_pairs():
+    """{A, C, E} -> expert 2, {B, D, F} -> expert 0: every class goes to one expert, yet the
+    ARI against the pairs A/B, C/D, E/F is about 0; the class ARI and table show the structure."""
+    routes = np.asarray([2 if c in "ACE" else 0 for c in CLASSES])
+    scores = planted_scores(routes)
+    assert abs(scores["ari_routing_pairs"]) < 0.02
+    assert scores["ari_routing_classes"] > 0.3  # 0.324 for a perfect two-way split of six classes
+    names, table = class_expert_counts(routes, CLASSES, num_experts=3)
+    expected = np.zeros((6, 3), int)
+    expected[[0, 2, 4], 2] = 20
+    expected[[1, 3, 5], 0] = 20
+    np.testing.assert_array_equal(table, expected)
+    assert np.all((table > 0).sum(axis=1) == 1)  # coherent: one expert per class
+    assert table[:, 1].sum() == 0  # an unused expert is a zero column, not a missing one
+
+
+def test_random_routing_scores_zero_against_classes():
+    routes = np.random.default_rng(1).integers(0, 3, CLASSES.size)
+    scores = planted_scores(routes)
+    assert abs(scores["ari_routing_classes"]) < 0.05 and abs(scores["ari_routing_pairs"]) < 0.05
+    assert class_expert_counts(routes, CLASSES, 3)[1].sum() == CLASSES.size
+
+
+def test_class_expert_counts_rejects_bad_routes():
+    with pytest.raises(ValueError, match="routes must be integers"):
+        class_expert_counts(np.full(CLASSES.size, 3), CLASSES, num_experts=3)
+    with pytest.raises(ValueError, match="routes for"):
+        class_expert_counts(np.zeros(5, int), CLASSES, num_experts=3)
+
+
+# --------------------------------------------------------------------------- Epilepsy2 CV
+
+
+def test_stratified_folds_balance_classes_and_follow_the_seed():
+    y = np.array([0] * 30 + [1] * 50)
+    folds = stratified_folds(y, 5, seed=0)
+    for k in range(5):
+        assert np.sum((folds == k) & (y == 0)) == 6 and np.sum((folds == k) & (y == 1)) == 10
+    np.testing.assert_array_equal(folds, stratified_folds(y, 5, seed=0))
+    assert not np.array_equal(folds, stratified_folds(y, 5, seed=1))
+    with pytest.raises(ValueError, match="fewer samples than folds"):
+        stratified_folds(np.array([0] * 3 + [1] * 20), 5, seed=0)
+    with pytest.raises(ValueError, match="folds >= 2"):
+        stratified_folds(y, 1, seed=0)
+    with pytest.raises(ValueError, match="two classes"):
+        stratified_folds(np.zeros(10), 2, seed=0)
+
+
+def test_cv_on_separable_contexts_is_perfect():
+    rng = np.random.default_rng(5)
+    x, y = blobs(rng, 40, [[0, 0, 0, 0], [3, 3, 3, 3]], scale=0.4)
+    names = np.array(["non-seizure", "seizure"])[y]
+    out = cross_validate_logistic(x, names, folds=5, seed=0)
+    assert out["accuracy"] == 1.0 and out["balanced_accuracy"] == 1.0
+    assert out["confusion_matrix"] == [[40, 0], [0, 40]]
+    assert out["labels"] == ["non-seizure", "seizure"] and out["n_series"] == 80
+    assert out["fold_accuracy"] == [1.0] * 5 and out["folds"] == 5
+    assert out["majority_accuracy"] == 0.5
+
+
+def test_cv_on_labels_independent_of_contexts_is_near_the_majority_baseline():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(600, 6))
+    y = np.where(rng.random(600) < 0.7, "b", "a")
+    base = majority_baseline(y)
+    assert base["majority_label"] == "b" and abs(base["majority_accuracy"] - 0.7) < 0.05
+    out = cross_validate_logistic(x, y, folds=5, seed=3)
+    assert abs(out["accuracy"] - base["majority_accuracy"]) < 0.05
+    assert abs(out["balanced_accuracy"] - 0.5) < 0.06
+    assert np.sum(out["confusion_matrix"]) == 600
+    assert out["majority_accuracy"] == base["majority_accuracy"]
+
+
+def test_cv_rejects_mismatched_input():
+    with pytest.raises(ValueError, match="labels"):
+        cross_validate_logistic(np.zeros((10, 2)), np.repeat([0, 1], 4), folds=2, seed=0)
+
+
+def test_convergence_from_the_loss_curves():
+    steps = np.arange(1000)[:, None]
+    flat = 1.0 + 5.0 * np.exp(-steps / np.array([[20.0, 50.0]]))  # converged long before
+    slow = 1.0 + 5.0 * np.exp(-steps / 2000.0)  # still falling
+    good = adaptation_convergence(flat)
+    assert good["converged"] and good["converged_fraction"] == 1.0 and good["steps"] == 1000
+    assert good["loss_first"] == pytest.approx(6.0) and good["loss_last"] == pytest.approx(1.0)
+    bad = adaptation_convergence(np.hstack([flat[:, :1], slow, slow]))
+    assert not bad["converged"] and bad["converged_fraction"] == pytest.approx(1 / 3)
+    assert bad["tail_decrease_max"] > 0.1
+    one_late = adaptation_convergence(np.hstack([np.repeat(flat, 20, axis=1), slow]))
+    assert one_late["converged"] and one_late["converged_fraction"] == pytest.approx(40 / 41)
+    # A short run still falling at a steady rate has not converged, however small each step.
+    ramp = 1.0 - 0.002 * np.arange(20)[:, None] * np.ones((1, 4))
+    assert not adaptation_convergence(ramp)["converged"]
+    assert not adaptation_convergence(np.ones((1, 3)))["converged"]
+
+
+# ------------------------------------------------------ Epilepsy2: one procedure for all contexts
+
+
+def tiny_plrnn_run():
+    from pathlib import Path
+
+    import jax
+    import yaml
+
+    from mixer.config import validate_config
+    from mixer.envdata import EnvData
+    from mixer.experiment import build_model, run_spec
+
+    root = Path(__file__).resolve().parents[1]
+    schema = yaml.safe_load((root / "workflow/schemas/config.schema.yaml").read_text())
+    cfg = validate_config(yaml.safe_load((root / "config/test.yaml").read_text()), schema)
+    spec = run_spec(cfg["models"], cfg["experiments"]["epilepsy2"], "plrnn", "mixer2", 0)
+    model = build_model(spec, 1)
+    gate = jax.random.normal(jax.random.key(3), model.gate.shape)
+    model = eqx_set(model, "gate", gate)  # a non-trivial frozen routing
+    rng = np.random.default_rng(0)
+    t = np.broadcast_to(np.arange(24) / 178.0, (6, 24))
+    x = np.sin(np.arange(24)[None, :] * rng.uniform(0.2, 0.6, (6, 1)))[:, None, :, None]
+    return spec, model, EnvData.from_arrays(x, t)
+
+
+def eqx_set(model, name, value):
+    import equinox as eqx
+
+    return eqx.tree_at(lambda m: getattr(m, name), model, value)
+
+
+def test_training_and_heldout_contexts_come_from_one_adaptation_procedure():
+    """The classifier's training and held-out contexts are both adapted from 0 by the frozen
+    model: a series gets the same context whichever side of the split it is on, the result is
+    ``adapt_run`` on all series, and no co-trained context can enter (none is an input)."""
+    import dataclasses
+    import inspect
+
+    from mixer.experiment import adapt_run
+
+    spec, model, data = tiny_plrnn_run()
+    first, second = data.subset(np.arange(4)), data.subset(np.arange(4, 6))
+    ctx, losses = reinfer_contexts(spec, model, [first, second], steps=7)
+    assert ctx.shape == (6, spec.context_size) and losses.shape == (7, 6)
+    assert np.all(np.isfinite(ctx)) and np.abs(ctx).max() > 0
+    swapped, _ = reinfer_contexts(spec, model, [second, first], steps=7)  # sides exchanged
+    np.testing.assert_allclose(swapped, ctx[[4, 5, 0, 1, 2, 3]], rtol=1e-5, atol=1e-7)
+    spec7 = dataclasses.replace(spec, adapt=dataclasses.replace(spec.adapt, steps=7))
+    ref, ref_losses = adapt_run(spec7, model, data)
+    np.testing.assert_allclose(ctx, np.asarray(ref), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(losses, np.asarray(ref_losses), rtol=1e-6)
+    assert list(inspect.signature(reinfer_contexts).parameters) == ["spec", "model", "parts",
+                                                                   "steps"]

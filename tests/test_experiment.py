@@ -112,9 +112,48 @@ def test_load_trained_from_a_shape_template_restores_every_leaf(tmp_path, backbo
     model = eqx.combine(params, static)
     contexts = np.arange(5 * spec.context_size, dtype=np.float32).reshape(5, -1)
     path = tmp_path / "model.eqx"
-    save_model(path, model, contexts, {"run_hash": spec.hash(), "num_envs": 5, "state_size": 2})
+    save_model(path, model, contexts,
+               {"training_settings": spec.training_hash(), "num_envs": 5, "state_size": 2})
     loaded, loaded_contexts = load_trained(spec, str(path))
     np.testing.assert_array_equal(loaded_contexts, contexts)
     assert jax.tree.structure(loaded) == jax.tree.structure(model)
     for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(model)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_load_trained_checks_training_settings_not_adaptation(tmp_path):
+    """A model stays valid when only the adaptation settings change (no retraining needed);
+    other training settings are refused."""
+    from mixer.experiment import build_model, load_trained
+    from mixer.io.runs import save_model
+
+    cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
+    spec = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
+    path = tmp_path / "model.eqx"
+    save_model(path, build_model(spec, 2), np.zeros((5, spec.context_size), np.float32),
+               {"training_settings": spec.training_hash(), "num_envs": 5, "state_size": 2})
+    cfg["models"]["adaptation"]["lr"] *= 10
+    adapted = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
+    assert adapted.hash() != spec.hash() and adapted.training_hash() == spec.training_hash()
+    load_trained(adapted, str(path))
+    cfg["models"]["training"]["inner_steps_weights"] += 1
+    retrained = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
+    with pytest.raises(ValueError, match="other training settings"):
+        load_trained(retrained, str(path))
+
+
+def test_score_mse_averages_over_state_dimensions(monkeypatch):
+    """SPEC §2.7: the overall and per-environment MSE are means over trajectory, time and
+    state; a constant error 0.5 in both dimensions of a 2-D state gives 0.25 (not 0.5)."""
+    import mixer.experiment as experiment
+    from mixer.envdata import EnvData
+
+    true = np.zeros((3, 2, 4, 2), np.float32)
+    true[..., 0] = 1.0
+    pred = true + np.array([0.5, 0.5, 1.0])[:, None, None, None]  # env 2: error 1 per dimension
+    monkeypatch.setattr(experiment, "evaluate", lambda *args, **kwargs: pred)
+    data = EnvData.from_arrays(true, np.tile(np.linspace(0, 1, 4), (3, 1)))
+    scores = experiment.score(None, None, data, np.array(["a", "a", "b"]), None)
+    assert scores["per_env_mse"] == pytest.approx([0.25, 0.25, 1.0])
+    assert scores["mse"] == pytest.approx(1.5 / 3)
+    assert scores["per_family_mse"]["a"] == pytest.approx(0.25)

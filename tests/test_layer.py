@@ -40,9 +40,11 @@ class LinearODE(AbstractBackbone):
         self.context_size = context_size
         self.state_size = state_size
 
-    def predict(self, ctx, x, t, solver):
+    def predict(self, ctx, x, t, solver, scale=None):
         del solver
         matrix = self.weight + jnp.diag(self.ctx_map @ ctx)
+        if scale is not None:
+            matrix = scale * matrix
 
         def step(y, dt):
             half = y + 0.5 * dt * (y @ matrix.T)
@@ -52,8 +54,8 @@ class LinearODE(AbstractBackbone):
         _, ys = jax.lax.scan(step, x[:, 0], jnp.diff(t))
         return jnp.concatenate([x[:, :1], ys.transpose(1, 0, 2)], axis=1)
 
-    def train_predict(self, ctx, pool, x, t, solver):
-        return jax.vmap(lambda c: self.predict(c, x, t, solver))(pool)
+    def train_predict(self, ctx, pool, x, t, solver, scale=None):
+        return jax.vmap(lambda c: self.predict(c, x, t, solver, scale))(pool)
 
 
 @eqx.filter_jit
@@ -144,20 +146,39 @@ def test_predict_equals_predict_dense():
     np.testing.assert_allclose(sparse_train, dense_train, rtol=1e-5, atol=1e-6)
 
 
-def test_naive_scales_training_output_by_routed_probability_only():
-    naive, _ = _distinct_mixer(3, 6, split=True, naive=True)
-    plain = MixER(naive.experts, naive.shifts, naive.gate, 3, 6, True, naive=False)
+def test_naive_scales_the_routed_vector_field_by_its_probability():
+    """MixER-M†: dx/dt = p_m f_m, so the rollout starts at the data's initial state and equals
+    the routed expert's rollout with its field scaled by p_m (not the scaled trajectory)."""
+    naive, singles = _distinct_mixer(3, 6, split=True, naive=True)
+    naive = eqx.tree_at(lambda m: m.gate, naive, 0.1 * naive.gate)  # same routes, p_m < 1
     ctxs, routes = _contexts_covering_all_experts(naive, 12)
     xs, ts = _data(12)
-    np.testing.assert_array_equal(batched_predict(naive, ctxs, xs, ts),
-                                  batched_predict(plain, ctxs, xs, ts))
+    pred = np.asarray(batched_predict(naive, ctxs, xs, ts))
+    probs = np.asarray(jax.vmap(naive.gate_probs)(ctxs))[np.arange(12), routes]
+    assert np.all(probs < 0.99)
+    np.testing.assert_array_equal(pred[:, :, 0], np.asarray(xs[:, :, 0]))
+    for e in range(12):
+        m = int(routes[e])
+        alone = single_predict(singles[m], naive.expert_context(ctxs[e], m), xs[e], ts[e])
+        scaled = eqx.filter_jit(lambda b, c, x, t, p: b.predict(c, x, t, SOLVER, p))(
+            singles[m], naive.expert_context(ctxs[e], m), xs[e], ts[e], jnp.asarray(probs[e]))
+        np.testing.assert_allclose(pred[e], scaled, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(pred[e], alone, atol=1e-4)
+
+
+@pytest.mark.parametrize("naive", [False, True])
+def test_training_fits_what_evaluation_scores(naive):
+    """On the same batch, the prediction the training loss compares with the data is exactly
+    the prediction evaluation (validation, test, adaptation, figures) scores."""
+    model, _ = _distinct_mixer(3, 6, split=True, naive=naive)
+    ctxs, _ = _contexts_covering_all_experts(model, 12)
+    xs, ts = _data(12)
     both = eqx.filter_jit(jax.vmap(lambda c, x, t: (
-        naive.train_predict(c, c[None], x, t, SOLVER),
-        plain.train_predict(c, c[None], x, t, SOLVER))))
-    scaled, unscaled = both(ctxs, xs, ts)
-    probs = jax.vmap(naive.gate_probs)(ctxs)[jnp.arange(12), routes]
-    assert np.all(np.asarray(probs) < 1.0)
-    np.testing.assert_allclose(scaled, unscaled * probs[:, None, None, None, None], rtol=1e-6)
+        model.train_predict(c, c[None], x, t, SOLVER)[0], model.predict(c, x, t, SOLVER),
+        model.loss_predict(c, x, t, SOLVER))))
+    fitted, scored, loss_pred = both(ctxs, xs, ts)
+    np.testing.assert_array_equal(fitted, scored)
+    np.testing.assert_array_equal(loss_pred, scored)
 
 
 @pytest.mark.parametrize("split", [True, False])
@@ -373,7 +394,10 @@ def _real_outputs(model, ctxs, pools, xs, ts):
         expert = model.expert(m)
         c_m, p_m = model.expert_context(c, m), model.expert_context(p, m)
         pred = expert.predict(c_m, x, t, HEUN)
-        return pred, expert.train_predict(c_m, p_m, x, t, HEUN), trajectory_mse(pred, x)
+        # the training loss of the expert alone with the environment's own context (no pool):
+        # the free rollout for IVP backbones, teacher-forced for the PLRNN
+        own = trajectory_mse(expert.train_predict(c_m, c_m[None], x, t, HEUN), x)
+        return pred, expert.train_predict(c_m, p_m, x, t, HEUN), own
 
     routes = jax.vmap(model.route)(ctxs)
     sparse, train = jax.vmap(layer_env)(ctxs, pools, xs, ts)
@@ -403,7 +427,7 @@ def _layer_outputs(model, ctxs, pools, xs, ts):
 def test_registered_backbones_in_the_layer(name):
     """With each registered backbone: MixER-1 = the single backbone; with 2 different experts,
     sparse = the routed expert alone (predict and train_predict), and the loss matrix holds
-    each expert's loss alone. (Slow: ~20-60 s of Diffrax compilation per backbone.)"""
+    each expert's training loss alone (teacher-forced for the PLRNN). (Slow: ~20-60 s of Diffrax compilation per backbone.)"""
     registry = pytest.importorskip("mixer.backbones.registry")
     key = jax.random.PRNGKey(21)
     xs, ts = _data(4)

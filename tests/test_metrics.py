@@ -9,14 +9,19 @@ from hypothesis import strategies as st
 from mixer import metrics
 
 
-def test_mse_is_mean_of_squared_state_norms():
+def test_mse_averages_over_state_dimensions_too():
+    """SPEC §2.7 (the paper's Table 4 convention): the mean over env, trajectory, time AND
+    state, so a 2-D state's squared norms are divided by 2 as well."""
     true = np.zeros((2, 1, 2, 2))
     pred = true.copy()
     pred[0, 0, 0] = [3.0, 4.0]  # squared norm 25
     pred[1, 0, 1] = [1.0, 0.0]  # squared norm 1
-    assert metrics.mse(pred, true) == pytest.approx(26.0 / 4)
-    assert metrics.mse(jnp.asarray(pred), jnp.asarray(true)) == pytest.approx(6.5)
+    assert metrics.mse(pred, true) == pytest.approx(26.0 / (4 * 2))
+    assert metrics.mse(jnp.asarray(pred), jnp.asarray(true)) == pytest.approx(3.25)
     assert isinstance(metrics.mse(pred, true), float)
+    # A constant error c in every state dimension has MSE c², whatever the dimension.
+    for dim in (1, 2, 7):
+        assert metrics.mse(np.full((3, 2, 5, dim), 0.5), np.zeros((3, 2, 5, dim))) == 0.25
 
 
 def test_relative_mse_hand_computed():

@@ -4,8 +4,9 @@ import pandas as pd
 import pytest
 
 from mixer.paper_tables import (blocks_markdown, mean_std, table4, table4_label,
-                                table4_markdown, tidy_table, wide_markdown, wide_table)
-from mixer.tables import summarise
+                                table4_markdown, table4_note, tidy_table, wide_markdown,
+                                wide_table)
+from mixer.tables import seeds_note, summarise, to_markdown
 
 COLUMNS = {"test_rel_mse": "TRAIN", "adapt_rel_mse": "ADAPT"}
 
@@ -112,3 +113,35 @@ def test_table4_markdown_and_duplicate_labels():
                         ["test_mse", "adapt_mse"])
     with pytest.raises(ValueError, match="one Table 4 label"):
         table4({"LV": doubled}, {"LV": 1e-5})
+
+
+def test_one_seed_prints_the_value_and_the_seed_count_never_plus_minus_zero():
+    one = runs().query("seed == 0")
+    summary = summarise(one, list(COLUMNS))
+    assert summary["seeds"].eq(1).all() and summary["test_rel_mse_std"].isna().all()
+    assert mean_std(1.0, float("nan")) == "1"
+    wide = wide_table(summary, COLUMNS)
+    assert wide.loc["MixER-10", ("GEPS", "TRAIN")] == "1"
+    text = to_markdown(summary, COLUMNS, note=seeds_note(summary["seeds"]))
+    assert "±" not in text.split("\n\n")[0] and "| 1 | 2 | 1 |" in text
+    assert "1 seed" in text and "no spread" in text
+    lv = summarise(table4_runs(1e-5).query("seed == 0"), ["test_mse", "adapt_mse"])
+    cells = table4({"LV": lv}, {"LV": 1e-5})
+    assert cells.loc["NCF", ("LV (×10^-5)", "InD")] == "2.5"
+    assert "±" not in table4_markdown({"LV": lv}, {"LV": 1e-5})
+    tidy = tidy_table(summary, list(COLUMNS))
+    assert tidy["std"].isna().all() and tidy["seeds"].eq(1).all()
+
+
+def test_seeds_note_states_the_count():
+    assert seeds_note([3, 3]) == "Mean ± sample std over 3 seeds per model."
+    assert "1 seed per model" in seeds_note([1, 1])
+    mixed = seeds_note([1, 3])
+    assert "1–3 seeds" in mixed and "1 seed shows its single value" in mixed
+    assert "single value" not in seeds_note([2, 3])
+
+
+def test_table4_note_states_the_mse_convention_and_seeds():
+    note = table4_note(summaries(), "test")
+    assert "state dimensions" in note and "paper's convention" in note
+    assert "2 seeds per model" in note and "Scale: test" in note

@@ -380,3 +380,77 @@ def test_gate_warmup_delays_the_first_update(data):
     assert bool(jnp.all(infos[2].contexts.gate_updated))
     with pytest.raises(ValueError, match="gate_warmup"):
         dataclasses.replace(BASE, gate_warmup=-1)
+
+
+def _cavia_model(state_size):
+    from mixer.layer import make_mixer
+
+    return make_mixer("cavia", state_size, CTX, 1, split_contexts=False, naive=False,
+                      options={"width": 8, "depth": 1, "inner_steps": 2, "inner_lr": 0.5},
+                      key=jax.random.key(0))
+
+
+def test_cavia_is_scored_with_its_inner_loop_contexts(data):
+    """CAVIA stores no context: its result carries the contexts of its inner loop on each
+    environment's training trajectories (non-zero, and they change the prediction); its
+    adaptation runs the inner loop on the adaptation data and lowers the loss."""
+    from mixer.adapt import AdaptConfig, adapt, evaluate
+
+    train, val = data
+    cavia = _cavia_model(train.x.shape[-1])
+    result = fit(cavia, jnp.zeros((NUM_ENVS, CTX)), train, val,
+                 dataclasses.replace(BASE, outer_steps=2, validate_every=1),
+                 key=jax.random.key(0), tracker=Recorder())
+    ctxs = np.asarray(result.contexts)
+    assert np.all(np.abs(ctxs).max(axis=1) > 0)
+    with_ctx = np.asarray(evaluate(result.model, result.contexts, val, FAST_SOLVER))
+    with_zero = np.asarray(evaluate(result.model, jnp.zeros_like(result.contexts), val,
+                                    FAST_SOLVER))
+    assert np.abs(with_ctx - with_zero).max() > 1e-5
+    from mixer.metrics import relative_mse
+    assert result.best_val_rel_mse == pytest.approx(relative_mse(with_ctx, np.asarray(val.x)),
+                                                    rel=1e-5)
+    adapted, losses = adapt(result.model, val, AdaptConfig(steps=6, solver=FAST_SOLVER),
+                            key=jax.random.key(1))
+    assert np.all(np.abs(np.asarray(adapted)).max(axis=1) > 0)
+    losses = np.asarray(losses)
+    assert losses.shape == (6, NUM_ENVS)
+    assert np.all(losses[-1] < losses[0])
+
+
+def _ar_series(num_envs, num_times, seed):
+    """Noisy AR(1) series (one trajectory each): only one-step prediction is learnable."""
+    from mixer.envdata import EnvData
+
+    rng = np.random.default_rng(seed)
+    x = np.zeros((num_envs, 1, num_times, 1), np.float32)
+    x[:, :, 0] = rng.normal(size=(num_envs, 1, 1))
+    for i in range(1, num_times):
+        x[:, :, i] = 0.9 * x[:, :, i - 1] + 0.4 * rng.normal(size=(num_envs, 1, 1))
+    t = np.broadcast_to(np.arange(num_times, dtype=np.float32), (num_envs, num_times))
+    return EnvData.from_arrays(x, t)
+
+
+def test_teacher_forced_models_are_selected_on_the_teacher_forced_loss():
+    """For a teacher-forced backbone, validation scores the teacher-forced prediction (what
+    training fits), not the free run; on a planted problem where that keeps improving, the
+    selected state is not the first validated one."""
+    from mixer.adapt import evaluate
+    from mixer.layer import make_mixer
+    from mixer.metrics import relative_mse
+
+    series = _ar_series(6, 24, seed=3)
+    model = make_mixer("plrnn", 1, 2, 1, split_contexts=False, naive=False,
+                       options={"hidden": 4}, key=jax.random.key(0))
+    cfg = dataclasses.replace(BASE, outer_steps=6, validate_every=1, min_window=1.0,
+                              pool_size=1, lr_weights=2e-2, lr_contexts=2e-2)
+    result = fit(model, jnp.zeros((6, 2)), series, series, cfg, key=jax.random.key(0),
+                 tracker=Recorder())
+    vals = np.asarray(result.history.val_rel_mse)
+    assert result.best_step > 0, vals
+    teacher = np.asarray(evaluate(result.model, result.contexts, series, FAST_SOLVER,
+                                  loss_predict=True))
+    free = np.asarray(evaluate(result.model, result.contexts, series, FAST_SOLVER))
+    x = np.asarray(series.x)
+    assert result.best_val_rel_mse == pytest.approx(relative_mse(teacher, x), rel=1e-5)
+    assert abs(relative_mse(free, x) - relative_mse(teacher, x)) > 0.05

@@ -52,8 +52,10 @@ class ContextLinear(AbstractBackbone):
         self.context_size = context_size
         self.state_size = state_size
 
-    def predict(self, ctx, x, t, solver):
+    def predict(self, ctx, x, t, solver, scale=None):
         matrix = self.base + jnp.tensordot(ctx, self.modulation, axes=1)
+        if scale is not None:
+            matrix = scale * matrix
         del solver
         return rk_rollout(lambda y: y @ matrix.T, x[:, 0], t)
 
@@ -76,13 +78,14 @@ class ContextMLP(AbstractBackbone):
         self.context_size = context_size
         self.state_size = state_size
 
-    def predict(self, ctx, x, t, solver):
+    def predict(self, ctx, x, t, solver, scale=None):
         del solver
         w_x, w_c = self.w_in[:, : self.state_size], self.w_in[:, self.state_size :]
         bias = w_c @ ctx + self.b_in
+        w_out = self.w_out if scale is None else scale * self.w_out
 
         def field(y):  # y: (traj, D)
-            return jnp.tanh(y @ w_x.T + bias) @ self.w_out.T
+            return jnp.tanh(y @ w_x.T + bias) @ w_out.T
 
         return rk_rollout(field, x[:, 0], t)
 

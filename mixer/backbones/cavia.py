@@ -6,11 +6,16 @@ stored context is ignored: an inner loop of ``inner_steps`` SGD steps (learning 
 environment's data, and the prediction uses the adapted context. The outer gradient flows
 through the inner loop (second order). CAVIA is a baseline only (never inside a MixER layer).
 
+CAVIA stores no trained context. Every evaluation (validation, test, adaptation) takes its
+context from ``infer_context``: the same inner loop, first order, on the environment's support
+data (its training trajectories in-domain, ``adapt_train`` out of domain, with the adaptation
+step count), never a stored zero (SPEC §2.2).
+
 Numerics: reverse-over-reverse differentiation cannot go through the default Diffrax adjoint
 used by :func:`mixer.solve.solve_many` (a checkpointed while loop). The inner-loop rollouts
 therefore use the same solver, tolerances, ``dt0`` and ``max_steps`` with
-``diffrax.DirectAdjoint``, which is differentiable any number of times (slower to compile);
-the final rollout with the adapted context uses ``solve_many``.
+``diffrax.DirectAdjoint`` (``solve_many(..., higher_order=True)``), which is differentiable any
+number of times (slower to compile); the final rollout with the adapted context does not.
 """
 
 from __future__ import annotations
@@ -26,17 +31,7 @@ from mixer.backbones.base import AbstractBackbone, trajectory_mse
 from mixer.backbones.mlp import SwishMLP
 from mixer.solve import SolverConfig, VectorField, solve_many
 
-__all__ = ["CAVIA", "solve_many_higher_order"]
-
-
-def solve_many_higher_order(
-    field: VectorField,
-    x0s: Float[Array, "traj state"],
-    t: Float[Array, " time"],
-    cfg: SolverConfig,
-) -> Float[Array, "traj time state"]:
-    """:func:`mixer.solve.solve_many` differentiable in reverse mode more than once."""
-    return solve_many(field, x0s, t, cfg, higher_order=True)
+__all__ = ["CAVIA"]
 
 
 class CAVIA(AbstractBackbone):
@@ -79,31 +74,59 @@ class CAVIA(AbstractBackbone):
         x: Float[Array, "traj time D"],
         t: Float[Array, " time"],
         solver: SolverConfig,
+        scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "traj time D"]:
         """Roll out ``f(·, ctx)`` from ``x[:, 0]`` with the given context."""
-        return solve_many(lambda _, y: self.vector_field(y, ctx), x[:, 0], t, solver)
+        return solve_many(lambda _, y: self.vector_field(y, ctx), x[:, 0], t, solver,
+                          scale=scale)
 
-    def _inner_loss(self, ctx, x, t, solver) -> Float[Array, ""]:
-        pred = solve_many_higher_order(
-            lambda _, y: self.vector_field(y, ctx), x[:, 0], t, solver
-        )
+    def _inner_loss(self, ctx, x, t, solver, higher_order: bool) -> Float[Array, ""]:
+        pred = solve_many(lambda _, y: self.vector_field(y, ctx), x[:, 0], t, solver,
+                          higher_order=higher_order)
         return trajectory_mse(pred, x)
+
+    def inner_loop(
+        self,
+        x: Float[Array, "traj time D"],
+        t: Float[Array, " time"],
+        solver: SolverConfig,
+        steps: int,
+        *,
+        higher_order: bool,
+    ) -> tuple[Float[Array, " d"], Float[Array, " steps"]]:
+        """``steps`` SGD steps (``inner_lr``) from a zero context on the MSE of ``x``; returns
+        the context and the loss before each step. With ``higher_order`` the rollouts can be
+        differentiated again (training differentiates through this loop)."""
+        value_and_grad = jax.value_and_grad(self._inner_loss)
+
+        def step(ctx, _):
+            loss, grad = value_and_grad(ctx, x, t, solver, higher_order)
+            return ctx - self.inner_lr * grad, loss
+
+        ctx0 = jnp.zeros((self.context_size,), x.dtype)
+        return jax.lax.scan(step, ctx0, None, length=steps)
 
     def adapt_context(
         self, x: Float[Array, "traj time D"], t: Float[Array, " time"], solver: SolverConfig
     ) -> Float[Array, " d"]:
-        """The inner loop: ``inner_steps`` SGD steps from a zero context on the MSE of ``x``.
+        """The training inner loop (``inner_steps`` steps), differentiable (second order) with
+        respect to the model."""
+        return self.inner_loop(x, t, solver, self.inner_steps, higher_order=True)[0]
 
-        Differentiable (second order) with respect to the model.
-        """
-        grad_fn = jax.grad(self._inner_loss)
-
-        def step(ctx, _):
-            return ctx - self.inner_lr * grad_fn(ctx, x, t, solver), None
-
-        ctx0 = jnp.zeros((self.context_size,), x.dtype)
-        ctx, _ = jax.lax.scan(step, ctx0, None, length=self.inner_steps)
-        return ctx
+    def infer_context(
+        self,
+        x: Float[Array, "traj time D"],
+        t: Float[Array, " time"],
+        solver: SolverConfig,
+        steps: int | None,
+    ) -> tuple[Float[Array, " d"], Float[Array, " steps"]]:
+        """The context of every evaluation (SPEC §2.2): the inner loop on the support data
+        ``x`` (the environment's training trajectories in-domain, ``adapt_train`` out of
+        domain) for ``steps`` steps (``None``: ``inner_steps``, as in training); first order
+        (nothing differentiates through it)."""
+        steps = self.inner_steps if steps is None else steps
+        ctx, losses = self.inner_loop(x, t, solver, steps, higher_order=False)
+        return jax.lax.stop_gradient(ctx), losses
 
     def train_predict(
         self,
@@ -112,7 +135,8 @@ class CAVIA(AbstractBackbone):
         x: Float[Array, "traj time D"],
         t: Float[Array, " time"],
         solver: SolverConfig,
+        scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "1 traj time D"]:
         """Prediction with the inner-loop context (the stored ``ctx`` and ``pool`` are unused)."""
         del ctx, pool
-        return self.predict(self.adapt_context(x, t, solver), x, t, solver)[None]
+        return self.predict(self.adapt_context(x, t, solver), x, t, solver, scale)[None]

@@ -74,7 +74,8 @@ class CoDA(AbstractBackbone):
         x: Float[Array, "traj time D"],
         t: Float[Array, " time"],
         solver: SolverConfig,
+        scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "traj time D"]:
         """Form ``θ_e`` once, then roll out the root MLP with it from ``x[:, 0]``."""
         weights, biases = self.adapted_weights(ctx)
-        return rollout_mlp(weights, biases, self.root.betas, x[:, 0], t, solver)
+        return rollout_mlp(weights, biases, self.root.betas, x[:, 0], t, solver, scale)

@@ -97,6 +97,7 @@ class GEPS(AbstractBackbone):
         x: Float[Array, "traj time D"],
         t: Float[Array, " time"],
         solver: SolverConfig,
+        scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "traj time D"]:
         """Form the context factors once, then roll out the factored field from ``x[:, 0]``;
         equal (up to rounding) to the root MLP with ``adapted_weights(ctx)``."""
@@ -112,4 +113,4 @@ class GEPS(AbstractBackbone):
                     h = swish(h, betas[i])
             return h
 
-        return solve_many(field, x[:, 0], t, solver)
+        return solve_many(field, x[:, 0], t, solver, scale=scale)

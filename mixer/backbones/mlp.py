@@ -108,9 +108,12 @@ def rollout_mlp(
     x0s: Float[Array, "traj state"],
     t: Float[Array, " time"],
     solver: SolverConfig,
+    scale: Float[Array, ""] | None = None,
 ) -> Float[Array, "traj time state"]:
-    """Roll out the vector field ``apply_mlp(weights, biases, betas, ·)`` from ``x0s``.
+    """Roll out the vector field ``apply_mlp(weights, biases, betas, ·)`` (times ``scale``)
+    from ``x0s``.
 
     The weights are given already adapted (formed once per environment per solve).
     """
-    return solve_many(lambda _, y: apply_mlp(weights, biases, betas, y), x0s, t, solver)
+    return solve_many(lambda _, y: apply_mlp(weights, biases, betas, y), x0s, t, solver,
+                      scale=scale)

@@ -109,10 +109,12 @@ class NCF(AbstractBackbone):
         x: Float[Array, "traj time D"],
         t: Float[Array, " time"],
         solver: SolverConfig,
+        scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "traj time D"]:
         """Roll out ``f(·, ctx)`` from ``x[:, 0]``; the context features are computed once."""
         features = self.ctx_net(ctx)
-        return solve_many(lambda _, y: self.field_from_features(y, features), x[:, 0], t, solver)
+        return solve_many(lambda _, y: self.field_from_features(y, features), x[:, 0], t, solver,
+                          scale=scale)
 
     def context_jet(self, anchor: Float[Array, " d"], ctx: Float[Array, " d"]) -> Jet:
         """Taylor coefficients of the context features along ``ctx - anchor``, up to
@@ -147,11 +149,13 @@ class NCF(AbstractBackbone):
         x: Float[Array, "traj time D"],
         t: Float[Array, " time"],
         solver: SolverConfig,
+        scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "pool traj time D"]:
         """One rollout per pool row, with the field expanded around that row (see module doc)."""
 
         def rollout(anchor):
             jet = self.context_jet(anchor, ctx)
-            return solve_many(lambda _, y: self.taylor_field(y, jet), x[:, 0], t, solver)
+            return solve_many(lambda _, y: self.taylor_field(y, jet), x[:, 0], t, solver,
+                              scale=scale)
 
         return jax.vmap(rollout)(pool)

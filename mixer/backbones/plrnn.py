@@ -5,8 +5,8 @@ One step, with latent ``z`` of the data dimension D (no encoder) and hidden widt
 
     z_t = A ⊙ z̃ + W1 relu(W2 z̃ + h2) + h1,     A diagonal (stored as a vector)
 
-* training (``train_predict``), generalized teacher forcing with fixed ``alpha``:
-  ``z̃ = alpha z_{t-1} + (1 - alpha) x_{t-1}``; the output at time t only sees data up to t - 1
+* training (``loss_predict``, which ``train_predict`` returns), generalized teacher forcing
+  with fixed ``alpha``: ``z̃ = alpha z_{t-1} + (1 - alpha) x_{t-1}``; the output at time t only sees data up to t - 1
   (the training loss compares z_t with x_t, a lagged target);
 * free running (``predict``): ``z̃ = z_{t-1}``.
 
@@ -21,6 +21,8 @@ a gradient). The time grid ``t`` and the ``solver`` are unused (discrete-time mo
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -96,6 +98,8 @@ class PLRNN(AbstractBackbone):
         self.context_size = context_size
         self.alpha = float(alpha)
 
+    teacher_forced: ClassVar[bool] = True
+
     def weights(self, ctx: Float[Array, " d"]) -> PLRNNWeights:
         """The environment's step weights ``base + hyper @ ctx``."""
         return jax.tree.map(lambda b, h: b + h @ ctx, self.base, self.hyper)
@@ -106,15 +110,16 @@ class PLRNN(AbstractBackbone):
         x: Float[Array, "traj time D"],
         t: Float[Array, " time"],
         solver: SolverConfig,
+        scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "traj time D"]:
         """Free-running rollout from ``z_0 = x[:, 0]`` (only ``x[:, 0]`` is read)."""
         del t, solver
-        weights = self.weights(ctx)
+        step_fn = _scaled_step(self.weights(ctx), scale)
         n_steps = x.shape[1] - 1
 
         def one(x0):
             def step(z, _):
-                z_next = weights.step(z)
+                z_next = step_fn(z)
                 return z_next, z_next
 
             _, zs = jax.lax.scan(step, x0, None, length=n_steps)
@@ -122,25 +127,33 @@ class PLRNN(AbstractBackbone):
 
         return jax.vmap(one)(x[:, 0])
 
-    def train_predict(
+    def loss_predict(
         self,
         ctx: Float[Array, " d"],
-        pool: Float[Array, "pool d"],
         x: Float[Array, "traj time D"],
         t: Float[Array, " time"],
         solver: SolverConfig,
-    ) -> Float[Array, "1 traj time D"]:
+        scale: Float[Array, ""] | None = None,
+    ) -> Float[Array, "traj time D"]:
         """Teacher-forced rollout: the output at time t is computed from ``x[:, :t]`` only."""
-        del pool, t, solver
-        weights = self.weights(ctx)
+        del t, solver
+        step_fn = _scaled_step(self.weights(ctx), scale)
         alpha = self.alpha
 
         def one(series):
             def step(z, x_prev):
-                z_next = weights.step(alpha * z + (1.0 - alpha) * x_prev)
+                z_next = step_fn(alpha * z + (1.0 - alpha) * x_prev)
                 return z_next, z_next
 
             _, zs = jax.lax.scan(step, series[0], series[:-1])
             return jnp.concatenate([series[:1], zs])
 
-        return jax.vmap(one)(x)[None]
+        return jax.vmap(one)(x)
+
+
+def _scaled_step(weights: PLRNNWeights, scale: Float[Array, ""] | None):
+    """One step ``z ↦ F(z)``, or with ``scale`` ``z ↦ z + scale (F(z) − z)`` (the naive
+    mixture scales the step increment, SPEC §2.3)."""
+    if scale is None:
+        return weights.step
+    return lambda z: z + scale * (weights.step(z) - z)

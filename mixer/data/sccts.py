@@ -11,6 +11,12 @@ series are drawn first (B: amplitude a then period T, each U(10, 15); C/D: slope
 E/F: magnitude x ~ U(7.5, 20) then onset t3 ~ U(20, 40)), then the noise matrix.  Parameters
 are stored as ``param_a``, ``param_T``, ``param_g``, ``param_x``, ``param_t3`` (NaN where a class
 has none, and everywhere for the file source).
+
+Normalisation (DATASETS.md): models see the series z-scored per time index across the
+training series.  ``x`` holds ``(x_raw - x_mean) / x_std``; ``x_raw`` keeps the raw values
+(about 30 ± 20) and ``x_mean``, ``x_std`` (dims ``time, state``) the statistics of each of the
+60 positions over the training split (population standard deviation), so that predictions
+can be mapped back with ``x * x_std + x_mean``.  The attribute ``normalisation`` says so.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ PAIRS: tuple[str, ...] = ("AB", "CD", "EF")
 LENGTH = 60
 MEAN, SCALE = 30.0, 2.0
 PARAM_NAMES: tuple[str, ...] = ("a", "T", "g", "x", "t3")
+NORMALISATION = (
+    "z-score per time index across the training series: x = (x_raw - x_mean) / x_std, "
+    "x_mean and x_std (population) over the series of the train split"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +93,43 @@ def generate_class(rng: np.random.Generator, cls: str, n: int) -> tuple[np.ndarr
         step = (t[None] >= params["t3"][:, None]).astype(np.float64)
         y += (1.0 if cls == "E" else -1.0) * params["x"][:, None] * step
     return y, params
+
+
+def time_index_stats(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and population standard deviation of every time index across ``series``.
+
+    Args:
+        series: ``(env, traj, time, state)`` training series.
+
+    Returns:
+        ``mean`` and ``std`` of shape ``(time, state)``.
+
+    Raises:
+        ValueError: when a time index has zero spread (the z-score would divide by zero).
+    """
+    flat = np.asarray(series, dtype=np.float64)
+    flat = flat.reshape(-1, *flat.shape[2:])
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    if not np.all(std > 0.0):
+        bad = np.flatnonzero(~np.all(std > 0.0, axis=-1)).tolist()
+        raise ValueError(f"SCCTS series have no spread at time index(es) {bad}; cannot z-score")
+    return mean, std
+
+
+def normalise(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with ``x`` z-scored per time index (statistics of ``ds`` itself, the training
+    split), the raw values in ``x_raw`` and the statistics in ``x_mean`` and ``x_std``."""
+    raw = ds["x"].transpose("env", "traj", "time", "state")
+    mean, std = time_index_stats(raw.values)
+    dims = ("time", "state")
+    out = ds.assign(
+        x=(raw.dims, (raw.values - mean) / std),
+        x_raw=raw,
+        x_mean=(dims, mean),
+        x_std=(dims, std),
+    )
+    out.attrs["normalisation"] = NORMALISATION
+    return out
 
 
 def _from_generator(spec: SccTsSpec, seed: int) -> tuple[np.ndarray, dict]:
@@ -135,4 +182,4 @@ def generate_sccts(spec: SccTsSpec, seed: int) -> dict[str, xr.Dataset]:
             "pair_id": family_id // 2,
         },
     )
-    return {"train": ds}
+    return {"train": normalise(ds)}

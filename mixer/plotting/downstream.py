@@ -21,21 +21,32 @@ class Fig6Panel:
     """One model's column of Fig. 6.
 
     ``contexts`` (N, d); ``classes`` (N,) true labels ("A".."F"); ``kmeans_labels`` (N,)
-    cluster codes, cluster ``k`` started at the mean of the ``k``-th sorted class; ``scores``
-    e.g. ``{"ARI routing": 0.9, "ARI K-means": 0.8}``, shown in the titles.
+    cluster codes, cluster ``k`` started at the mean of the ``k``-th sorted class;
+    ``class_names`` and ``class_expert_counts`` (classes, M): how many series of each class
+    each expert receives (``mixer.downstream.class_expert_counts``); ``scores`` e.g.
+    ``{"ARI routing": 0.9, "ARI K-means": 0.8}``, shown in the titles.
     """
 
     name: str
     contexts: np.ndarray
     classes: np.ndarray
     kmeans_labels: np.ndarray
+    class_names: Sequence[str]
+    class_expert_counts: np.ndarray
     scores: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shape = np.shape(self.class_expert_counts)
+        if len(shape) != 2 or shape[0] != len(self.class_names):
+            raise ValueError(f"class_expert_counts has shape {shape}, expected "
+                             f"({len(self.class_names)}, M)")
 
 
 @dataclasses.dataclass(frozen=True)
 class Fig7Panel:
-    """One model's panel of Fig. 7: training and held-out contexts (N, d) with their labels,
-    and the held-out accuracy of the logistic-regression probe."""
+    """One model's panel of Fig. 7: contexts (N, d) with their labels of the series the model
+    was trained on and of the held-out ones (both re-inferred by the same adaptation), and the
+    cross-validated accuracy of the logistic-regression probe over all of them."""
 
     name: str
     train_contexts: np.ndarray
@@ -67,11 +78,30 @@ def _scores_text(scores: Mapping[str, float], per_line: int = 2) -> str:
     return "\n".join(", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line))
 
 
-def plot_fig6(panels: Sequence[Fig6Panel], title: str = "") -> Figure:
-    """PCA of contexts, one column per model: top coloured by the true classes, bottom by the
-    K-means labels (cluster ``k`` drawn in the colour of the class it was started at)."""
-    fig = Figure(figsize=(4 * len(panels), 7.5))
-    axes = fig.subplots(2, len(panels), squeeze=False)
+def _count_heatmap(ax: Axes, counts: np.ndarray, rows: Sequence[str]) -> None:
+    """Annotated heatmap of a (classes, experts) count table."""
+    counts = np.asarray(counts)
+    ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(1, int(counts.max())), aspect="auto")
+    for (i, j), value in np.ndenumerate(counts):
+        dark = value > 0.6 * counts.max()
+        ax.text(j, i, str(int(value)), ha="center", va="center", fontsize=8,
+                color="white" if dark else "black")
+    ax.set_xticks(range(counts.shape[1]), [f"expert {m}" for m in range(counts.shape[1])],
+                  fontsize=7)
+    ax.set_yticks(range(len(rows)), list(rows), fontsize=7)
+    ax.set_xlabel("routed expert")
+
+
+def plot_fig6(panels: Sequence[Fig6Panel], title: str = "",
+              row_labels: Mapping[str, str] | None = None) -> Figure:
+    """PCA of contexts, one column per model: top coloured by the true classes, middle by the
+    K-means labels (cluster ``k`` drawn in the colour of the class it was started at), bottom
+    the class x expert count table of the routing (annotated heatmap).
+
+    ``row_labels`` maps class names to the heatmap's row labels (e.g. "A" -> "A normal").
+    """
+    fig = Figure(figsize=(4 * len(panels), 11.0))
+    axes = fig.subplots(3, len(panels), squeeze=False)
     for j, panel in enumerate(panels):
         coords, ratio = pca_2d(panel.contexts)
         names, codes = np.unique(np.asarray(panel.classes), return_inverse=True)
@@ -86,6 +116,9 @@ def plot_fig6(panels: Sequence[Fig6Panel], title: str = "") -> Figure:
         bottom.set_title(f"{panel.name}: K-means from true means", fontsize=9)
         for ax in (top, bottom):
             _pc_labels(ax, ratio)
+        names = [(row_labels or {}).get(str(c), str(c)) for c in panel.class_names]
+        _count_heatmap(axes[2, j], panel.class_expert_counts, names)
+        axes[2, j].set_title(f"{panel.name}: series per class and routed expert", fontsize=9)
         if j == 0:
             top.legend(fontsize=7, markerscale=1.5)
     if title:
@@ -97,8 +130,9 @@ def plot_fig6(panels: Sequence[Fig6Panel], title: str = "") -> Figure:
 def plot_fig7(
     panels: Sequence[Fig7Panel], label_names: Mapping[Any, str], title: str = ""
 ) -> Figure:
-    """PCA (fitted on the training contexts) per model: training contexts as circles,
-    held-out ones as crosses, coloured by class; held-out accuracy in each title.
+    """PCA (fitted on the training series' contexts) per model: contexts of the series the
+    model was trained on as circles, held-out ones as crosses, coloured by class; the
+    cross-validated accuracy in each title.
 
     ``label_names`` maps every label value to its display name (e.g. ``{1: "seizure",
     0: "healthy"}``); the colour order follows its keys.
@@ -114,7 +148,7 @@ def plot_fig7(
             codes = _codes(labels, keys)
             _scatter_by(ax, xy, codes, [f"{label_names[k]} ({split})" for k in keys],
                         marker=marker, s=14, alpha=0.7)
-        ax.set_title(f"{panel.name}\naccuracy {panel.accuracy:.3f}", fontsize=9)
+        ax.set_title(f"{panel.name}\nCV accuracy {panel.accuracy:.3f}", fontsize=9)
         _pc_labels(ax, ratio)
     axes[0].legend(fontsize=7)
     if title:

@@ -10,7 +10,7 @@ import pytest
 from backbone_helpers import CONTEXT, SOLVER, STATE
 
 from mixer.backbones.base import trajectory_mse
-from mixer.backbones.cavia import CAVIA, solve_many_higher_order
+from mixer.backbones.cavia import CAVIA
 from mixer.solve import SolverConfig, solve_many
 
 SMALL = {"width": 8, "depth": 2}
@@ -40,7 +40,7 @@ def test_inner_loop_is_sgd_from_zero_on_the_environment_data(toy_data):
         return {
             "solves": [
                 (
-                    solve_many_higher_order(field, x[:, 0], t, cfg),
+                    solve_many(field, x[:, 0], t, cfg, higher_order=True),
                     solve_many(field, x[:, 0], t, cfg),
                 )
                 for cfg in (FIXED, SOLVER)

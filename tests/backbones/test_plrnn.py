@@ -99,3 +99,33 @@ def test_every_step_weight_is_linear_in_the_context():
 def test_invalid_alpha_is_rejected():
     with pytest.raises(ValueError, match="alpha"):
         _model(alpha=1.5)
+
+
+def test_scale_multiplies_the_step_increment(series):
+    """The naive mixture scales the step increment: z_t = z̃ + p (F(z̃) − z̃), in the free run
+    and under teacher forcing; p = 1 is the plain model and p = 0 holds the state."""
+    x, t = series
+    model = _model()
+    weights = model.weights(CTX)
+    p = jnp.asarray(0.3)
+    free = model.predict(CTX, x, t, HEUN, p)
+    z0 = x[:, 0]
+    np.testing.assert_allclose(free[:, 1], z0 + p * (jax.vmap(weights.step)(z0) - z0),
+                               rtol=1e-5, atol=1e-6)
+    teacher = model.loss_predict(CTX, x, t, HEUN, p)
+    mixed = 0.5 * free[:, 1] + 0.5 * x[:, 1]  # alpha = 0.5 of the previous output and data
+    np.testing.assert_allclose(teacher[:, 2], mixed + p * (jax.vmap(weights.step)(mixed) - mixed),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict(CTX, x, t, HEUN, jnp.asarray(1.0)),
+                               model.predict(CTX, x, t, HEUN), rtol=1e-6)
+    held = model.predict(CTX, x, t, HEUN, jnp.asarray(0.0))
+    np.testing.assert_array_equal(held, jnp.broadcast_to(x[:, :1], held.shape))
+
+
+def test_the_training_loss_scores_the_teacher_forced_prediction(series):
+    """``loss_predict`` (loss matrix, model selection) is the teacher-forced rollout that
+    ``train_predict`` returns, not the free run."""
+    x, t = series
+    model = _model()
+    np.testing.assert_array_equal(model.loss_predict(CTX, x, t, HEUN), _teacher(model, x, t))
+    assert not np.allclose(model.loss_predict(CTX, x, t, HEUN), model.predict(CTX, x, t, HEUN))

@@ -1,4 +1,5 @@
-"""SCCTS: generator counts and class statistics (Alcock 1999), and the UCI-file source."""
+"""SCCTS: generator counts and class statistics (Alcock 1999), the UCI-file source, and the
+per-time-index z-score the models see."""
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ def sccts():
 
 
 def series(ds, cls):
-    return ds.x.values[ds.family.values == cls, 0, :, 0]
+    return ds.x_raw.values[ds.family.values == cls, 0, :, 0]
 
 
 def slopes(y):
@@ -67,19 +68,58 @@ def test_determinism_and_small_config():
     c = build_dataset("sccts", SccTsSpec(n_per_class=5), seed=2)["train"]
     assert a.x.shape == (30, 1, 60, 1)
     np.testing.assert_array_equal(a.x.values, b.x.values)
-    assert not np.array_equal(a.x.values, c.x.values)
+    assert not np.array_equal(a.x_raw.values, c.x_raw.values)
 
 
 def test_uci_file_source(tmp_path, sccts):
     path = tmp_path / "synthetic_control.data"
-    np.savetxt(path, sccts.x.values[:, 0, :, 0], fmt="%.4f")
+    np.savetxt(path, sccts.x_raw.values[:, 0, :, 0], fmt="%.4f")
     spec = spec_from_config("sccts", {"source": "file", "path": str(path)})
     ds = build_dataset("sccts", spec, seed=0)["train"]
-    np.testing.assert_allclose(ds.x.values, sccts.x.values, atol=1e-4)
+    np.testing.assert_allclose(ds.x_raw.values, sccts.x_raw.values, atol=1e-4)
+    np.testing.assert_allclose(ds.x.values, sccts.x.values, atol=1e-3)
     assert list(ds.family.values) == list(sccts.family.values)
     assert ds.attrs["source"] == "file" and np.all(np.isnan(ds.param_g.values))
     few = build_dataset("sccts", SccTsSpec("file", str(path), n_per_class=3), seed=0)["train"]
-    np.testing.assert_allclose(few.x.values[3:6], sccts.x.values[100:103], atol=1e-4)
+    np.testing.assert_allclose(few.x_raw.values[3:6], sccts.x_raw.values[100:103], atol=1e-4)
+
+
+@pytest.mark.parametrize("n_per_class", [100, 4])
+def test_models_see_series_z_scored_per_time_index(n_per_class):
+    """DATASETS.md, SCCTS: ``x`` has mean 0 and std 1 at every time index over the training
+    series; the raw values and the statistics that map back are stored alongside."""
+    ds = build_dataset("sccts", SccTsSpec(n_per_class=n_per_class), seed=3)["train"]
+    x = ds.x.values  # (env, traj, time, state)
+    assert x.shape == (6 * n_per_class, 1, 60, 1)
+    np.testing.assert_allclose(x.mean(axis=(0, 1)), 0.0, atol=1e-10)
+    np.testing.assert_allclose(x.std(axis=(0, 1)), 1.0, rtol=1e-10)
+    raw = ds.x_raw.values
+    assert 25 < raw.mean() < 35 and raw.std() > 5  # the raw scale (~30 ± 20) is kept
+    assert ds.x_mean.dims == ("time", "state") and ds.x_std.dims == ("time", "state")
+    np.testing.assert_allclose(ds.x_mean.values, raw.mean(axis=(0, 1)), rtol=1e-12)
+    np.testing.assert_allclose(ds.x_std.values, raw.std(axis=(0, 1)), rtol=1e-12)
+    np.testing.assert_allclose(x * ds.x_std.values + ds.x_mean.values, raw, rtol=1e-12)
+    assert "z-score per time index" in ds.attrs["normalisation"]
+
+
+def test_z_score_round_trips_through_the_store(tmp_path, sccts):
+    from mixer.envdata import EnvData
+    from mixer.io.datasets import read_dataset, write_dataset
+
+    back = read_dataset(write_dataset(sccts, tmp_path / "train.zarr"))
+    np.testing.assert_array_equal(back.x_raw.values, sccts.x_raw.values)
+    data = EnvData.from_dataset(back)  # what training reads
+    np.testing.assert_allclose(np.asarray(data.x), sccts.x.values, atol=1e-6)
+    assert float(np.abs(np.asarray(data.x)).max()) < 10
+
+
+def test_constant_time_index_is_rejected():
+    from mixer.data.sccts import time_index_stats
+
+    series = np.random.default_rng(0).normal(size=(5, 1, 60, 1))
+    series[:, :, 7] = 3.0
+    with pytest.raises(ValueError, match=r"time index\(es\) \[7\]"):
+        time_index_stats(series)
 
 
 def test_spec_validation():

@@ -1,5 +1,6 @@
 """The Snakemake workflow: dry runs for every config, lint, and config errors before any job."""
 
+import copy
 import os
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -52,3 +54,53 @@ def test_missing_epilepsy2_is_skipped_not_fatal(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Epilepsy2 skipped" in proc.stderr
     assert "load_epilepsy2" not in proc.stdout
+
+
+def planned_rules(output):
+    """Rule names in the first "Job stats" table of a dry run (empty when nothing is to do)."""
+    lines = output.splitlines()
+    if "Job stats:" not in lines:
+        return set()
+    names = set()
+    for line in lines[lines.index("Job stats:") + 3:]:
+        name = (line.split() or ["total"])[0]
+        if name == "total":
+            return names
+        names.add(name)
+    return names
+
+
+def test_adaptation_only_change_plans_no_training_job(tmp_path):
+    """A job depends on exactly what it uses (issue 16, item 2; SPEC §2.5): after a run, a
+    change of the adaptation settings plans adapt and evaluate jobs but no train job, while a
+    change of the training settings does retrain."""
+    config = yaml.safe_load((ROOT / "config/test.yaml").read_text())
+    config.update(datasets=["lv"], tracking={"mlflow": False})
+    configs = {"same": config, "adapt": copy.deepcopy(config), "train": copy.deepcopy(config)}
+    configs["adapt"]["models"]["adaptation"]["lr"] = 5e-3
+    configs["train"]["models"]["training"]["inner_steps_weights"] += 1
+    for name, cfg in configs.items():
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "work"
+    run = work / "results/runs/lv/geps/mixer3/seed0"
+    targets = [f"{run.relative_to(work)}/{name}" for name in ("adapt.json", "eval.json")]
+    for split in ("train", "val", "test", "adapt_train", "adapt_test"):
+        (work / f"results/data/lv/{split}.zarr").mkdir(parents=True)
+    (run / "history.zarr").mkdir(parents=True)
+    for name in ("model.eqx", "train.json", "adapt.json", "eval.json"):
+        (run / name).touch()
+
+    def snakemake(config_name, *args):
+        proc = run_snakemake("-s", str(ROOT / "Snakefile"), "-d", str(work), "--configfile",
+                             str(tmp_path / f"{config_name}.yaml"), *args, *targets,
+                             "--quiet", "rules")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return planned_rules(proc.stdout + proc.stderr)
+
+    # Record Snakemake's metadata (params) of every job as if the run had been made.
+    assert {"train", "adapt", "evaluate"} <= snakemake("same", "--touch", "--forceall")
+    assert snakemake("same", "-n") == set()
+    after_adaptation_change = snakemake("adapt", "-n")
+    assert "train" not in after_adaptation_change
+    assert {"adapt", "evaluate"} <= after_adaptation_change
+    assert "train" in snakemake("train", "-n")
