@@ -151,11 +151,21 @@ class NCF(AbstractBackbone):
         solver: SolverConfig,
         scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "pool traj time D"]:
-        """One rollout per pool row, with the field expanded around that row (see module doc)."""
+        """One rollout per pool row, with the field expanded around that row (see module doc).
+
+        Row 0 is the environment's own context, so its expansion point equals ``ctx``
+        (v = 0): the expansion is ``f(·, ctx)`` exactly, in value and in first derivatives
+        (the order-1 term's gradient at v = 0 is the context gradient of ``f``, the order-2
+        term's is zero). That row is the plain rollout, without the Taylor machinery; with a
+        pool of one the Taylor order costs nothing.
+        """
+        own = self.predict(ctx, x, t, solver, scale)[None]
+        if pool.shape[0] == 1:
+            return own
 
         def rollout(anchor):
             jet = self.context_jet(anchor, ctx)
             return solve_many(lambda _, y: self.taylor_field(y, jet), x[:, 0], t, solver,
                               scale=scale)
 
-        return jax.vmap(rollout)(pool)
+        return jnp.concatenate([own, jax.vmap(rollout)(pool[1:])])

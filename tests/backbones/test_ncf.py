@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -107,3 +108,29 @@ def test_each_pool_row_rolls_out_its_own_expansion(toy_data):
 def test_invalid_taylor_order_is_rejected():
     with pytest.raises(ValueError, match="taylor_order"):
         _ncf(3)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_own_context_row_has_the_expansion_gradients(order, toy_data):
+    """Row 0 of the pool is the environment's own context, rolled out without the Taylor
+    machinery: its loss has the gradients (weights and context, with the row carrying the
+    context's gradient as in training) of the expanded field at v = 0."""
+    x, t = toy_data
+    model = _ncf(order)
+    ctx = jnp.array([0.4, -0.3])
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+
+    def expanded(p, c):
+        m = eqx.combine(p, static)
+        jet = m.context_jet(c, c)
+        pred = solve_many(lambda _, y: m.taylor_field(y, jet), x[:, 0], t, HEUN)
+        return jnp.mean((pred - x) ** 2)
+
+    def row0(p, c):
+        m = eqx.combine(p, static)
+        return jnp.mean((m.train_predict(c, c[None], x, t, HEUN)[0] - x) ** 2)
+
+    grads = jax.jit(lambda p, c: (jax.grad(expanded, argnums=(0, 1))(p, c),
+                                  jax.grad(row0, argnums=(0, 1))(p, c)))(params, ctx)
+    for want, got in zip(*map(jax.tree.leaves, grads), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
