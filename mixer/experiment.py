@@ -172,17 +172,23 @@ def score(model: MixER, contexts, data: EnvData, families: np.ndarray,
           solver: SolverConfig, *, traj_chunk: int | None = None) -> dict[str, Any]:
     """Test metrics of ``model`` with ``contexts`` on ``data`` (overall, per env, per family).
 
+    Non-finite predictions (a diverged rollout) make ``finite`` false, list the environments
+    concerned in ``nonfinite_envs`` and leave ``rel_mse``, ``mse`` and ``tprmse`` NaN.
+
     ``traj_chunk``: predict that many trajectories at a time (see ``evaluate``).
     """
     pred = np.asarray(evaluate(model, contexts, data, solver, traj_chunk=traj_chunk))
     true = np.asarray(data.x)
     per_env = relative_mse_per_env(pred, true)
     env_mse = np.array([mse(p, t) for p, t in zip(pred, true, strict=True)])  # SPEC §2.7
+    env_finite = np.isfinite(pred.reshape(pred.shape[0], -1)).all(axis=1)
     return {
         "mse": mse(pred, true),
         "rel_mse": relative_mse(pred, true),
-        "tprmse": tprmse(per_env),
-        "finite": bool(np.all(np.isfinite(pred))),
+        # A diverged prediction leaves TPRMSE unknown (NaN, written as null), not 0.
+        "tprmse": tprmse(per_env) if env_finite.all() else float("nan"),
+        "finite": bool(env_finite.all()),
+        "nonfinite_envs": np.flatnonzero(~env_finite).tolist(),
         "per_env_rel_mse": per_env.tolist(),
         "per_env_mse": env_mse.tolist(),
         "per_family_rel_mse": per_family(per_env, families),

@@ -23,7 +23,9 @@ class History:
         loss_weights, loss_contexts: the same mean over the weight / context inner steps
             (NaN for a phase without steps).
         lr_weights: learning rate of the weights at the step's first weight update.
-        val_rel_mse: validation relative MSE (Eq. 9) after the step; NaN when not computed.
+        val_rel_mse: the model-selection score after the step (``mixer.train.validation_metric``:
+            relative MSE, Eq. 9, or for teacher-forced backbones the teacher-forced MSE,
+            Eq. 7); NaN when not computed.
         gate_empty: gate updates of the step that found an empty cluster (gate left unchanged).
         gate_step: outer steps at which the gate was recorded ``(k,)``.
         gate_probs: gate probabilities of every environment at those steps ``(k, E, M)``.

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from mixer.tables import mean_std, seeds_note
+from mixer.tables import cell, mean_std, seeds_note
 
 __all__ = ["mean_std", "wide_table", "tidy_table", "wide_markdown", "blocks_markdown",
            "table4_label", "table4", "table4_markdown", "table4_note"]
@@ -32,26 +32,29 @@ def wide_table(summary: pd.DataFrame, columns: Mapping[str, str], digits: int = 
 
     ``columns`` maps metric names (without ``_mean``/``_std``) to headers, e.g.
     ``{"test_rel_mse": "TRAIN", "adapt_rel_mse": "ADAPT"}``. Cells are ``mean ± std``
-    strings; (backbone, model) pairs absent from ``summary`` are empty strings.
+    strings ("diverged (k of n seeds)" when a seed's value is unknown, see
+    :func:`mixer.tables.cell`); (backbone, model) pairs absent from ``summary`` are empty
+    strings.
     """
     models, backbones = _ordered(summary["model"]), _ordered(summary["backbone"])
     index = pd.MultiIndex.from_product([backbones, list(columns.values())])
     wide = pd.DataFrame("", index=pd.Index(models, name="model"), columns=index)
     for _, row in summary.iterrows():
         for metric, header in columns.items():
-            wide.loc[row["model"], (row["backbone"], header)] = mean_std(
-                row[f"{metric}_mean"], row[f"{metric}_std"], digits)
+            wide.loc[row["model"], (row["backbone"], header)] = cell(row, metric, digits)
     return wide
 
 
 def tidy_table(summary: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """Long numeric table: one row per (model, backbone, metric) with mean, std (NaN for a
-    single seed), seeds."""
+    single seed), seeds and diverged (the seeds whose value is unknown; mean and std are NaN
+    when it is not 0)."""
     rows = [{"model": row["model"], "backbone": row["backbone"], "metric": metric,
              "mean": float(row[f"{metric}_mean"]), "std": float(row[f"{metric}_std"]),
-             "seeds": int(row["seeds"])}
+             "seeds": int(row["seeds"]), "diverged": int(row.get(f"{metric}_diverged", 0))}
             for _, row in summary.iterrows() for metric in metrics]
-    return pd.DataFrame(rows, columns=["model", "backbone", "metric", "mean", "std", "seeds"])
+    return pd.DataFrame(rows, columns=["model", "backbone", "metric", "mean", "std", "seeds",
+                                       "diverged"])
 
 
 def _header(column: object) -> str:
@@ -125,8 +128,7 @@ def table4(summaries: Mapping[str, pd.DataFrame], units: Mapping[str, float],
             table.loc[label, (head, "#PARAMS")] = _params_cell(
                 row, label, None if params is None else params.get(name, {}))
             for column, metric in _TABLE4_METRICS.items():
-                table.loc[label, (head, column)] = mean_std(
-                    row[f"{metric}_mean"] / unit, row[f"{metric}_std"] / unit, digits)
+                table.loc[label, (head, column)] = cell(row, metric, digits, unit)
     return table
 
 

@@ -1,4 +1,5 @@
-"""Provenance recorded with every result: seed, config hash, git commit, package versions."""
+"""Provenance recorded with every result: seed, config hash, git commit, package versions and
+the device JAX computed on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mixer.config import config_hash
+from mixer.jobenv import device_record, require_device
 
 _PACKAGES = ("mixer-pipeline", "jax", "equinox", "diffrax", "optax", "numpy", "xarray", "zarr")
 
@@ -39,13 +41,23 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def provenance(section: Mapping[str, Any], seed: int, scale: str) -> dict[str, str | int]:
-    """Flat, JSON/Zarr-attribute friendly provenance record for one result."""
+def provenance(
+    section: Mapping[str, Any], seed: int, scale: str, device: str | None = None
+) -> dict[str, str | int]:
+    """Flat, JSON/Zarr-attribute friendly provenance record for one result.
+
+    The record names the device JAX computes on in this job (``device``: ``cpu`` or ``gpu``,
+    ``device_kind``). With ``device`` (the config key's value) given, the job first checks
+    that JAX sees that device and raises ``mixer.jobenv.DeviceError`` when it does not: call
+    this at the start of a job, before any work.
+    """
+    on = device_record() if device is None else require_device(device)
     record: dict[str, str | int] = {
         "seed": int(seed),
         "scale": scale,
         "config_hash": config_hash(section),
         "git_commit": git_commit(),
+        **on,
     }
     record.update({f"version_{k}": v for k, v in package_versions().items()})
     return record

@@ -29,7 +29,7 @@ from mixer.train_config import TrainConfig
 from mixer.train_step import OuterInfo, TrainState, init_train_state, make_outer_step
 
 __all__ = ["EnvData", "TrainConfig", "TrainingDivergedError", "FitResult", "History", "fit",
-           "make_outer_step", "init_train_state", "CHECKPOINT_NAME"]
+           "make_outer_step", "init_train_state", "CHECKPOINT_NAME", "validation_metric"]
 
 CHECKPOINT_NAME = "train_state.ckpt"
 
@@ -67,6 +67,8 @@ class FitResult:
         best_val_rel_mse: its validation relative MSE.
         final_model, final_contexts: the state after the last outer step.
         history: per-step records (see ``History``).
+        train_seconds: wall-clock seconds of training over every attempt (an interrupted
+            attempt counts up to its last checkpoint).
     """
 
     model: MixER
@@ -76,6 +78,18 @@ class FitResult:
     final_model: MixER
     final_contexts: Float[Array, "E d"]
     history: History
+    train_seconds: float
+
+
+@dataclasses.dataclass
+class _Clock:
+    """Training time over attempts: ``before`` (from the checkpoint) plus this attempt's."""
+
+    before: float = 0.0
+    start: float = dataclasses.field(default_factory=time.perf_counter)
+
+    def total(self) -> float:
+        return self.before + time.perf_counter() - self.start
 
 
 @dataclasses.dataclass
@@ -116,19 +130,29 @@ def evaluation_contexts(model: MixER, contexts, train: EnvData, solver) -> Float
     return infer_contexts(model, train, solver, None)[0]
 
 
+def validation_metric(model: MixER) -> str:
+    """Name of the model-selection score of ``model`` (what ``val_rel_mse`` in the history
+    holds): ``"rel_mse"``, the relative MSE (Eq. 9) of the free rollout, for initial-value
+    backbones; ``"teacher_forced_mse"``, the training loss (Eq. 7) of the teacher-forced
+    prediction, for teacher-forced ones. A free rollout of a teacher-forced model is not a
+    selection criterion (SPEC §2.5), and the relative MSE of z-scored one-dimensional series
+    is dominated by the states near zero."""
+    return "teacher_forced_mse" if model.experts.teacher_forced else "rel_mse"
+
+
 def _validate(model: MixER, contexts, val: EnvData, cfg: TrainConfig) -> float:
-    """Relative MSE (Eq. 9) on the validation split of what the training loss scores: the
-    free rollout for initial-value backbones, the teacher-forced prediction for teacher-forced
-    ones (a free rollout of a teacher-forced model is not a selection criterion, SPEC §2.5)."""
-    pred = evaluate(model, contexts, val, cfg.solver,
-                    loss_predict=model.experts.teacher_forced)
+    """The selection score (``validation_metric``) of the state on the validation split."""
+    if model.experts.teacher_forced:
+        pred = np.asarray(evaluate(model, contexts, val, cfg.solver, loss_predict=True))
+        return float(np.mean(np.sum((pred - np.asarray(val.x)) ** 2, axis=-1)))
+    pred = evaluate(model, contexts, val, cfg.solver)
     return relative_mse(np.asarray(pred), np.asarray(val.x))
 
 
 def _save(path: Path, state: TrainState, best: _Best, recorder: HistoryRecorder,
-          cfg: TrainConfig) -> None:
+          cfg: TrainConfig, seconds: float) -> None:
     metadata = {"config_hash": cfg.hash(), "step": int(state.step), "best_step": best.step,
-                "best_val_rel_mse": best.value}
+                "best_val_rel_mse": best.value, "train_seconds": seconds}
     save_checkpoint(path, {"state": state, "best": (best.model, best.contexts)},
                     metadata=metadata, arrays=recorder.history().to_arrays())
 
@@ -143,7 +167,8 @@ def _restore(path: Path, state: TrainState, best: _Best, cfg: TrainConfig):
     best = _Best(*ckpt.tree["best"], step=int(ckpt.metadata["best_step"]),
                  value=float(ckpt.metadata["best_val_rel_mse"]))
     recorder = HistoryRecorder.from_history(History(**ckpt.arrays))
-    return ckpt.tree["state"], best, recorder
+    seconds = float(ckpt.metadata.get("train_seconds", 0.0))  # older checkpoints: unknown
+    return ckpt.tree["state"], best, recorder, seconds
 
 
 class _Progress:
@@ -206,6 +231,7 @@ class _Loop:
     cfg: TrainConfig
     history_every: int
     log: logging.Logger
+    clock: _Clock
 
     def run(self, step: int, state: TrainState, best: _Best) -> tuple[TrainState, _Best]:
         """Run, check, record, validate, log and checkpoint outer step ``step``."""
@@ -227,7 +253,7 @@ class _Loop:
                              if k != "gate/empty_updates"})
         due = cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0
         if path is not None and (due or last):
-            _save(path, state, best, self.recorder, cfg)
+            _save(path, state, best, self.recorder, cfg, self.clock.total())
         return state, best
 
     def validate(self, step: int, state: TrainState, best: _Best, metrics: dict) -> _Best:
@@ -269,8 +295,9 @@ def fit(
         key: PRNG key of the run (all randomness is split from it).
         tracker: receives ``log_metrics(dict, step)`` every outer step.
         checkpoint_dir: if given, the full training state is saved there every
-            ``cfg.checkpoint_every`` outer steps and at the end, and a checkpoint found there
-            is resumed from (it must come from the same configuration).
+            ``cfg.checkpoint_every`` outer steps and at the end (with the training seconds so
+            far), and a checkpoint found there is resumed from (it must come from the same
+            configuration).
         history_every: record the gate probabilities every this many outer steps.
         logger: destination of progress messages (default: this module's logger).
 
@@ -286,13 +313,15 @@ def fit(
     state = init_train_state(model, contexts, cfg, key=key)
     best = _Best(model, state.contexts)
     recorder = HistoryRecorder(train.num_envs, model.num_experts)
+    clock = _Clock()
     path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if path is not None and path.exists():
-        state, best, recorder = _restore(path, state, best, cfg)
-        log.info("resumed from %s at outer step %d", path, int(state.step))
+        state, best, recorder, clock.before = _restore(path, state, best, cfg)
+        log.info("resumed from %s at outer step %d (%.1f s of training before)", path,
+                 int(state.step), clock.before)
     loop = _Loop(make_outer_step(model, cfg, train), recorder,
                  _Progress(log, int(state.step), cfg.outer_steps), tracker, path, train, val, cfg,
-                 history_every, log)
+                 history_every, log, clock)
     for step in range(int(state.step), cfg.outer_steps):
         state, best = loop.run(step, state, best)
     if best.step < 0:
@@ -301,4 +330,5 @@ def fit(
         best = _Best(state.model, contexts, cfg.outer_steps - 1, best.value)
     return FitResult(model=best.model, contexts=best.contexts, best_step=best.step,
                      best_val_rel_mse=best.value, final_model=state.model,
-                     final_contexts=state.contexts, history=recorder.history())
+                     final_contexts=state.contexts, history=recorder.history(),
+                     train_seconds=clock.total())

@@ -23,8 +23,9 @@ except ConfigError as _err:
     raise WorkflowError(str(_err)) from None
 
 
-# Every job inherits the persistent XLA compilation cache (mixer/jobenv.py).
-apply_job_environment(os.environ, config.get("jax_cache_dir"))
+# Every job inherits the persistent XLA compilation cache and, with `device: cpu`, a JAX pinned
+# to the CPU (mixer/jobenv.py).
+apply_job_environment(os.environ, config.get("jax_cache_dir"), config["device"])
 
 
 def dataset_section(dataset):
@@ -219,6 +220,22 @@ def experiment_targets(experiment):
         targets[name] = ["tables/table4_lv_go_sm.csv", "tables/table4_lv_go_sm.md",
                          "figures/fig9_gating_lv_go_sm.png"]
     return [f"results/{t}" for t in targets[experiment]]
+
+
+def target_inputs(experiment):
+    """The files of the named target ``experiment``; an error saying why when this config does
+    not build it (its dataset is not in `datasets:`, Epilepsy2's files are missing, or the
+    experiment is switched off), rather than a silent "Nothing to be done"."""
+    if experiment in enabled_experiments():
+        return experiment_targets(experiment)
+    dataset = config["experiments"][experiment]["dataset"]
+    if dataset not in config["datasets"]:
+        why = f"its dataset '{dataset}' is not in `datasets:` {list(config['datasets'])}"
+    elif dataset not in ACTIVE_DATASETS:
+        why = f"the files of its dataset '{dataset}' are missing (see the message above)"
+    else:
+        why = f"experiments.{experiment}.enabled is false"
+    raise WorkflowError(f"target '{experiment}' builds nothing with this config: {why}")
 
 
 def all_experiment_targets():

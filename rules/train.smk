@@ -37,7 +37,9 @@ rule train:
         scale=config["scale"],
         mlflow=config["tracking"]["mlflow"],
     resources:
-        gpu=lambda wc: 1 if config["device"] == "gpu" else 0,
+        # The SLURM plugin's resource name: `gpu=1` submits with --gpus=1 (and the profile's
+        # partitions.yaml sends the job to a GPU partition); 0 requests none.
+        gpu=1 if config["device"] == "gpu" else 0,
     threads: config["threads_per_job"]
     log:
         f"{RUN_DIR}/train.log",

@@ -7,12 +7,14 @@ import numpy as np
 from mixer.envdata import EnvData
 from mixer.experiment import adapt_run, load_trained, routing_summary, score
 from mixer.io.datasets import read_dataset
-from mixer.io.runs import write_json
-from mixer.runlog import configure_logging
+from mixer.io.runs import tracking_reference, write_json
+from mixer.runlog import configure_logging, run_label, warn_nonfinite
+from mixer.tracking import log_to_run
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-log = configure_logging(sm.log[0])
 spec = sm.params.run["spec"]
+label = run_label(sm.params.run["experiment"], spec.backbone, spec.variant, spec.seed)
+log = configure_logging(sm.log[0], run=label)
 model, _ = load_trained(spec, sm.input.model)
 fit_ds, test_ds = read_dataset(sm.input.adapt_train), read_dataset(sm.input.adapt_test)
 start = time.perf_counter()
@@ -24,5 +26,10 @@ routing = routing_summary(model, contexts, families)
 write_json(sm.output[0], {"split": "adapt_test", "adapt_seconds": seconds,
                           "final_adapt_loss": np.asarray(losses[-1]).tolist(),
                           "contexts": np.asarray(contexts).tolist(), "routing": routing, **result})
+warn_nonfinite(log, label, "adapt_test", result)
+log_to_run(tracking_reference(sm.input.model),
+           {"adapt/rel_mse": result["rel_mse"], "adapt/mse": result["mse"],
+            "adapt/tprmse": result["tprmse"], "adapt/seconds": seconds},
+           tags={"adapt/finite": result["finite"]})
 log.info("adapted %d envs in %.1f s; adapt_test rel. MSE %.4g", contexts.shape[0], seconds,
          result["rel_mse"])

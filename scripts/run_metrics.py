@@ -1,10 +1,11 @@
 """Rule script: one run's metrics.json (summary of train, test, adaptation and routing)."""
 
 from mixer.io.runs import read_json, write_json
-from mixer.runlog import configure_logging
+from mixer.runlog import configure_logging, run_label
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-log = configure_logging(sm.log[0])
+wc = sm.wildcards
+log = configure_logging(sm.log[0], run=run_label(wc.experiment, wc.backbone, wc.variant, wc.seed))
 train, test = read_json(sm.input.train), read_json(sm.input.eval)
 adapt, routing = read_json(sm.input.adapt), read_json(sm.input.routing)
 metrics = {

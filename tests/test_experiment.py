@@ -157,3 +157,40 @@ def test_score_mse_averages_over_state_dimensions(monkeypatch):
     assert scores["per_env_mse"] == pytest.approx([0.25, 0.25, 1.0])
     assert scores["mse"] == pytest.approx(1.5 / 3)
     assert scores["per_family_mse"]["a"] == pytest.approx(0.25)
+
+
+def test_nonfinite_predictions_leave_tprmse_unknown_and_name_the_envs(monkeypatch, tmp_path):
+    """Issue 15, item 2: a diverged rollout is not "0 % of environments below 0.1": TPRMSE is
+    unknown (NaN, written as null), the environments are listed, and the run's log warns."""
+    import logging
+
+    import mixer.experiment as experiment
+    from mixer.envdata import EnvData
+    from mixer.runlog import warn_nonfinite
+
+    true = np.ones((3, 2, 4, 2), np.float32)
+    pred = true.copy()
+    pred[1, 0, 2, 1] = np.nan  # env 1 diverged
+    monkeypatch.setattr(experiment, "evaluate", lambda *args, **kwargs: pred)
+    data = EnvData.from_arrays(true, np.tile(np.linspace(0, 1, 4), (3, 1)))
+    scores = experiment.score(None, None, data, np.array(["a", "a", "b"]), None)
+    assert scores["finite"] is False and scores["nonfinite_envs"] == [1]
+    assert np.isnan(scores["tprmse"]) and np.isnan(scores["rel_mse"])
+    write_json(tmp_path / "eval.json", scores)
+    written = read_json(tmp_path / "eval.json")
+    assert written["tprmse"] is None and written["rel_mse"] is None
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("test_experiment.nonfinite")
+    logger.addHandler(handler)
+    assert warn_nonfinite(logger, "lv/geps-mixer3-seed0", "test", scores)
+    assert [r.levelno for r in records] == [logging.WARNING]
+    message = records[0].getMessage()
+    assert "lv/geps-mixer3-seed0" in message and "[1]" in message and "test split" in message
+    monkeypatch.setattr(experiment, "evaluate", lambda *args, **kwargs: true)
+    finite = experiment.score(None, None, data, np.array(["a", "a", "b"]), None)
+    assert finite["finite"] and finite["nonfinite_envs"] == [] and finite["tprmse"] == 100.0
+    assert not warn_nonfinite(logger, "lv/geps-mixer3-seed0", "test", finite)
+    assert len(records) == 1

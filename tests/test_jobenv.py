@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 
-from mixer.jobenv import apply_job_environment, job_environment
+import pytest
+
+from mixer.jobenv import DeviceError, apply_job_environment, job_environment, require_device
+from mixer.provenance import provenance
 
 # A rollout through Diffrax, compiled in a fresh process as a workflow job would do it.
 PROGRAM = """
@@ -47,3 +50,37 @@ def test_cache_off_and_existing_values_win(tmp_path):
     assert environ["JAX_COMPILATION_CACHE_DIR"] == "/elsewhere"
     assert environ["EQX_ON_ERROR"] == "nan"
     assert float(environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) == 0.5
+
+
+# ------------------------------------------------------------------ device (issue 15, item 3)
+# conftest.py pins the tests' JAX to the CPU (JAX_PLATFORMS=cpu): no GPU is visible here, even
+# on a machine that has one.
+
+def test_device_cpu_pins_jobs_to_the_cpu_and_gpu_leaves_the_platform_to_jax():
+    assert job_environment(None, device="cpu")["JAX_PLATFORMS"] == "cpu"
+    assert "JAX_PLATFORMS" not in job_environment(None, device="gpu")
+    with pytest.raises(ValueError, match="config key 'device'"):
+        job_environment(None, device="tpu")
+
+
+def test_device_gpu_without_a_visible_gpu_stops_the_job_naming_the_config_key():
+    with pytest.raises(DeviceError, match=r"config key 'device' is 'gpu'.*no GPU.*\.\[gpu\]"):
+        provenance({"a": 1}, 0, "test", device="gpu")
+    with pytest.raises(DeviceError, match="config key 'device'"):
+        require_device("tpu")
+
+
+def test_provenance_records_the_device_used():
+    record = provenance({"a": 1}, 0, "test", device="cpu")
+    assert record["device"] == "cpu" and record["device_kind"]
+    assert provenance({"a": 1}, 0, "test")["device"] == "cpu"  # recorded without a check too
+
+
+def test_device_gpu_check_in_a_fresh_job_process():
+    """What a job process sees: JAX pinned to the CPU, the check at its start fails loudly."""
+    code = ("from mixer.provenance import provenance\n"
+            "provenance({}, 0, 'test', device='gpu')\n")
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "DeviceError: config key 'device' is 'gpu'" in proc.stderr

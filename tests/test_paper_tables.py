@@ -44,7 +44,8 @@ def test_mean_std_format():
 def test_tidy_table_is_numeric_and_complete():
     summary = summarise(runs(), list(COLUMNS))
     tidy = tidy_table(summary, list(COLUMNS))
-    assert list(tidy.columns) == ["model", "backbone", "metric", "mean", "std", "seeds"]
+    assert list(tidy.columns) == ["model", "backbone", "metric", "mean", "std", "seeds",
+                                  "diverged"]
     assert len(tidy) == len(summary) * 2
     row = tidy[(tidy["model"] == "MixER-1") & (tidy["backbone"] == "NCF")
                & (tidy["metric"] == "adapt_rel_mse")].iloc[0]
@@ -145,3 +146,30 @@ def test_table4_note_states_the_mse_convention_and_seeds():
     note = table4_note(summaries(), "test")
     assert "state dimensions" in note and "paper's convention" in note
     assert "2 seeds per model" in note and "Scale: test" in note
+
+
+def test_diverged_seeds_are_named_in_every_table_never_averaged():
+    """Issue 15, item 2: a seed whose value is unknown (null in its JSON: non-finite
+    predictions) turns the cell into "diverged (k of n seeds)", not a number."""
+    frame = runs()
+    bad = (frame["backbone"] == "geps") & (frame["variant"] == "mixer10") & (frame["seed"] == 1)
+    frame["test_rel_mse"] = frame["test_rel_mse"].astype(object)
+    frame.loc[bad, "test_rel_mse"] = None  # as read from a JSON null
+    summary = summarise(frame, list(COLUMNS))
+    geps = summary[(summary["backbone"] == "GEPS") & (summary["model"] == "MixER-10")].iloc[0]
+    assert geps["test_rel_mse_diverged"] == 1 and pd.isna(geps["test_rel_mse_mean"])
+    assert geps["adapt_rel_mse_diverged"] == 0
+    wide = wide_table(summary, COLUMNS)
+    assert wide.loc["MixER-10", ("GEPS", "TRAIN")] == "diverged (1 of 3 seeds)"
+    assert wide.loc["MixER-10", ("GEPS", "ADAPT")] == "2.2 ± 0.2"
+    assert wide.loc["MixER-1", ("GEPS", "TRAIN")] == "1.1 ± 0.1"
+    assert "| GEPS | MixER-10 | diverged (1 of 3 seeds) | 2.2 ± 0.2 | 3 |" in to_markdown(
+        summary, COLUMNS)
+    tidy = tidy_table(summary, list(COLUMNS))
+    row = tidy[(tidy["model"] == "MixER-10") & (tidy["backbone"] == "GEPS")
+               & (tidy["metric"] == "test_rel_mse")].iloc[0]
+    assert row["diverged"] == 1 and pd.isna(row["mean"])
+    lv = table4_runs(1e-5).query("seed == 0").astype({"test_mse": object})
+    lv.loc[lv["backbone"] == "ncf", "test_mse"] = float("nan")
+    cells = table4({"LV": summarise(lv, ["test_mse", "adapt_mse"])}, {"LV": 1e-5})
+    assert cells.loc["NCF", ("LV (×10^-5)", "InD")] == "diverged (1 of 1 seed)"

@@ -437,7 +437,7 @@ def test_teacher_forced_models_are_selected_on_the_teacher_forced_loss():
     selected state is not the first validated one."""
     from mixer.adapt import evaluate
     from mixer.layer import make_mixer
-    from mixer.metrics import relative_mse
+    from mixer.train import validation_metric
 
     series = _ar_series(6, 24, seed=3)
     model = make_mixer("plrnn", 1, 2, 1, split_contexts=False, naive=False,
@@ -452,5 +452,26 @@ def test_teacher_forced_models_are_selected_on_the_teacher_forced_loss():
                                   loss_predict=True))
     free = np.asarray(evaluate(result.model, result.contexts, series, FAST_SOLVER))
     x = np.asarray(series.x)
-    assert result.best_val_rel_mse == pytest.approx(relative_mse(teacher, x), rel=1e-5)
-    assert abs(relative_mse(free, x) - relative_mse(teacher, x)) > 0.05
+    def loss(pred):  # Eq. 7: the training loss
+        return float(np.mean(np.sum((pred - x) ** 2, axis=-1)))
+
+    assert result.best_val_rel_mse == pytest.approx(loss(teacher), rel=1e-5)
+    assert abs(loss(free) - loss(teacher)) > 0.05 * loss(teacher)
+    assert validation_metric(result.model) == "teacher_forced_mse"
+    assert validation_metric(_model()) == "rel_mse"
+
+
+def test_train_seconds_count_every_attempt(data, interrupted, tmp_path):
+    """Issue 15, item 1: the checkpoint keeps the training seconds so far; a resumed fit adds
+    its own, so ``train_seconds`` covers every attempt."""
+    import time
+
+    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
+    before = read_metadata(tmp_path / CHECKPOINT_NAME)["train_seconds"]
+    assert before > 0
+    start = time.perf_counter()
+    resumed = _fit(data, checkpoint_dir=tmp_path)
+    this_attempt = time.perf_counter() - start
+    assert before < resumed.train_seconds <= before + this_attempt
+    final = read_metadata(tmp_path / CHECKPOINT_NAME)["train_seconds"]
+    assert before < final <= resumed.train_seconds

@@ -9,7 +9,9 @@
 - :func:`read_uci_sccts`: the UCI ``synthetic_control.data`` file (600 lines x 60 numbers).
 
 Malformed input raises :class:`DataFormatError` naming the file, the 1-based line and what
-was expected.
+was expected. A store that cannot be read (missing or corrupt metadata, a chunk that does not
+decompress) or whose simulated data ``x``/``t`` are not finite (a missing chunk file reads back
+as NaN) raises it too, naming the store.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import dataclasses
 import math
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,24 +76,68 @@ def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
     return path
 
 
+# Variables whose every value must be finite: the trajectories and their time grids.
+_FINITE = ("x", "t")
+
+
+def _load(path: Path) -> xr.Dataset:
+    # Snakemake marks a finished directory() output with a `.snakemake_timestamp` file, which
+    # zarr warns about whenever it lists the store: not part of the data, not worth a word.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Object at \.snakemake_timestamp is not "
+                                "recognized as a component of a Zarr hierarchy")
+        with xr.open_zarr(path, consolidated=True) as ds:
+            return ds.load()
+
+
+def _check_finite(ds: xr.Dataset, path: Path) -> None:
+    for name in _FINITE:
+        if name not in ds.variables:
+            continue
+        values = np.asarray(ds[name].values)
+        bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+        if bad:
+            raise DataFormatError(
+                path, None, f"{bad} of {values.size} values of {name!r} are not finite (a "
+                "missing or damaged chunk file reads back as NaN); delete the store and rerun "
+                "the workflow to rebuild it")
+
+
 def read_dataset(path: str | Path) -> xr.Dataset:
-    """Read a store written by :func:`write_dataset` fully into memory."""
+    """Read a store written by :func:`write_dataset` fully into memory.
+
+    Raises ``FileNotFoundError`` when there is no store at ``path`` and
+    :class:`DataFormatError` naming the store when it cannot be read (metadata, compression)
+    or when its trajectories ``x`` or times ``t`` hold non-finite values.
+    """
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no dataset store at {path}")
-    with xr.open_zarr(path, consolidated=True) as ds:
-        return ds.load()
+    try:
+        ds = _load(path)
+    except Exception as error:  # zarr, numcodecs, JSON and OS errors alike: name the store
+        raise DataFormatError(path, None, f"cannot read the store ({type(error).__name__}: "
+                              f"{error})") from error
+    _check_finite(ds, path)
+    return ds
 
 
 # --------------------------------------------------------------------------- text parsers
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The stripped lines of a UTF-8 text file with their 1-based numbers; bytes that are not
+    UTF-8 raise :class:`DataFormatError` naming the file and the line."""
     if not path.is_file():
         raise DataFormatError(path, None, "file does not exist")
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            yield number, raw.strip()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataFormatError(path, number, f"not UTF-8 text ({error.reason} at byte "
+                                      f"{error.start} of the line)") from None
+            yield number, text.strip()
 
 
 def _parse_numbers(path: Path, number: int, text: str, sep: str | None) -> np.ndarray:

@@ -13,17 +13,25 @@ import numpy as np
 import xarray as xr
 
 from mixer.history import History
-from mixer.io.checkpoints import load_checkpoint, save_checkpoint
+from mixer.io.checkpoints import load_checkpoint, read_metadata, save_checkpoint
 from mixer.io.datasets import read_dataset, write_dataset
 
-__all__ = ["save_model", "load_model", "write_json", "read_json", "write_history", "read_history",
-           "run_ids", "runs_frame"]
+__all__ = ["save_model", "load_model", "tracking_reference", "write_json", "read_json",
+           "write_history", "read_history", "run_ids", "runs_frame"]
 
 
 def save_model(path: str | os.PathLike, model: Any, contexts: Any,
                metadata: Mapping[str, Any]) -> None:
-    """Write a trained model and its training contexts atomically."""
+    """Write a trained model and its training contexts atomically. ``metadata["tracking"]``,
+    when given, is where the training run was tracked (``Tracker.reference``)."""
     save_checkpoint(path, {"model": model, "contexts": contexts}, metadata=metadata)
+
+
+def tracking_reference(path: str | os.PathLike) -> dict[str, str]:
+    """Where the training run of the model at ``path`` was tracked (a ``Tracker.reference``,
+    e.g. its MLflow store and run id), so later stages log into the same run; empty when the
+    training was not tracked."""
+    return dict(read_metadata(path).get("tracking", {}))
 
 
 def load_model(path: str | os.PathLike, template_model: Any, template_contexts: Any):

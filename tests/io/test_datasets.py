@@ -1,5 +1,7 @@
 """Zarr stores (round trip, atomic write) and the .ts / UCI text parsers."""
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -64,6 +66,66 @@ def test_case_colliding_names_are_refused(tmp_path):
         write_dataset(ds, tmp_path / "x.zarr")
     with pytest.raises(FileNotFoundError):
         read_dataset(tmp_path / "x.zarr")
+
+
+# ------------------------------------------------------- damaged stores (issue 15, item 2)
+
+
+def _chunk_files(store, variable):
+    return [p for p in (store / variable).iterdir() if not p.name.startswith(".")]
+
+
+def test_missing_chunk_names_the_store_instead_of_reading_nan(tmp_path):
+    store = write_dataset(small_dataset(), tmp_path / "train.zarr")
+    for chunk in _chunk_files(store, "x"):
+        chunk.unlink()  # zarr reads a missing chunk back as its fill value, NaN
+    with pytest.raises(DataFormatError, match=r"train.zarr: 60 of 60 values of 'x' are not "
+                       "finite") as err:
+        read_dataset(store)
+    assert err.value.path == str(store)
+
+
+def test_non_finite_time_grid_is_refused(tmp_path):
+    ds = small_dataset()
+    ds["t"] = ds["t"].copy(data=np.where(np.arange(5) == 2, np.nan, ds["t"].values))
+    store = write_dataset(ds, tmp_path / "t.zarr")
+    with pytest.raises(DataFormatError, match="3 of 15 values of 't' are not finite"):
+        read_dataset(store)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda store: [c.write_bytes(b"not blosc") for c in _chunk_files(store, "x")],
+         "cannot read the store"),
+        (lambda store: (store / ".zmetadata").write_text("{not json"), "cannot read the store"),
+        (lambda store: (store / ".zmetadata").unlink(), "cannot read the store"),
+    ],
+    ids=["corrupt-chunk", "corrupt-json", "no-consolidated-metadata"],
+)
+def test_unreadable_store_errors_name_the_store(tmp_path, damage, expected):
+    store = write_dataset(small_dataset(), tmp_path / "s.zarr")
+    damage(store)
+    with pytest.raises(DataFormatError, match=expected) as err:
+        read_dataset(store)
+    assert str(store) in str(err.value) and err.value.__cause__ is not None
+
+
+def test_snakemake_marker_in_a_store_reads_without_warnings(tmp_path):
+    """Snakemake marks a finished ``directory()`` output with ``.snakemake_timestamp``."""
+    store = write_dataset(small_dataset(), tmp_path / "s.zarr")
+    (store / ".snakemake_timestamp").touch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        xr.testing.assert_identical(read_dataset(store), small_dataset())
+
+
+def test_history_with_nan_validation_steps_still_reads(tmp_path):
+    """Only the simulated data must be finite: NaN elsewhere (e.g. steps without validation
+    in a training history) is data."""
+    ds = xr.Dataset({"val_rel_mse": ("step", [np.nan, 0.5])})
+    store = write_dataset(ds, tmp_path / "history.zarr")
+    assert np.isnan(read_dataset(store)["val_rel_mse"].values[0])
 
 
 # ----------------------------------------------------------------------------- UCI SCCTS
@@ -171,3 +233,12 @@ def test_ts_missing_data_header_and_file(tmp_path):
         read_ts(path)
     with pytest.raises(DataFormatError, match="does not exist"):
         read_ts(tmp_path / "absent.ts")
+
+
+def test_ts_with_bytes_that_are_not_utf8_names_file_and_line(tmp_path):
+    """Issue 15, item 2: a bare UnicodeDecodeError named neither the file nor the line."""
+    path = tmp_path / "latin1.ts"
+    path.write_bytes(HEADER.encode() + b"1,2,3,4:a\n1,2,\xe93,4:b\n")
+    with pytest.raises(DataFormatError, match="not UTF-8 text") as err:
+        read_ts(path)
+    assert err.value.path == str(path) and err.value.line == 9

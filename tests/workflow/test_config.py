@@ -90,3 +90,19 @@ def test_scale_configs_replace_every_default_run_override(name, outer_steps, gat
             assert spec.train.gate_update_every == gate_every, where
             assert spec.train.gate_warmup == gate_warmup, where
             assert spec.train.batch_size is None, where
+
+
+def test_sccts_from_a_file_needs_its_path():
+    """Issue 15, item 2: `source: file` without `path` is a schema error naming the key (it
+    used to fail later, inside an input function)."""
+    cfg = load("test.yaml")
+    cfg["data"]["sccts"]["source"] = "file"
+    for path in (None, ""):
+        cfg["data"]["sccts"]["path"] = path
+        with pytest.raises(ConfigError, match=r"data\.sccts\.path"):
+            validate_config(copy.deepcopy(cfg), SCHEMA)
+    del cfg["data"]["sccts"]["path"]
+    with pytest.raises(ConfigError, match=r"data\.sccts\.path"):
+        validate_config(copy.deepcopy(cfg), SCHEMA)
+    cfg["data"]["sccts"]["path"] = "synthetic_control.data"
+    validate_config(cfg, SCHEMA)

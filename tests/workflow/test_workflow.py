@@ -104,3 +104,47 @@ def test_adaptation_only_change_plans_no_training_job(tmp_path):
     assert "train" not in after_adaptation_change
     assert {"adapt", "evaluate"} <= after_adaptation_change
     assert "train" in snakemake("train", "-n")
+
+
+def test_default_profile_is_loaded_and_reruns_incomplete_jobs(tmp_path):
+    """Issue 15, item 1: Snakemake 9 loads `profiles/default/` next to the Snakefile (not
+    `workflow/profiles/default/`), also with `-s`/`-d`; it must rerun the jobs an interruption
+    left incomplete (the README's interrupt-and-resume procedure)."""
+    profile = yaml.safe_load((ROOT / "profiles/default/config.yaml").read_text())
+    assert profile["rerun-incomplete"] is True and profile["keep-going"] is True
+    for args, cwd in (((), ROOT), (("-s", str(ROOT / "Snakefile"), "-d", str(tmp_path)), tmp_path)):
+        proc = run_snakemake(*args, "data", "-n", "--configfile",
+                             str(ROOT / "config/test.yaml"), cwd=cwd)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "Using workflow specific profile" in proc.stderr
+        assert "profiles/default for setting default command line arguments" in proc.stderr
+
+
+def test_target_whose_dataset_is_not_built_says_why(tmp_path):
+    """Issue 15, item 2: `snakemake lv` with lv not in `datasets:` used to do nothing."""
+    config = yaml.safe_load((ROOT / "config/test.yaml").read_text())
+    config["datasets"] = ["odebench2"]
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    proc = run_snakemake("-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "w"), "lv", "-n",
+                         "--configfile", str(tmp_path / "c.yaml"))
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "target 'lv' builds nothing with this config" in out
+    assert "its dataset 'lv' is not in `datasets:` ['odebench2']" in out
+
+
+def test_every_rule_declares_the_conda_environment_file_whose_paths_resolve_beside_it():
+    """Issue 15, item 6 (kept, see README "Quick start"): `--sdm conda` builds the environment
+    from `environment.yml` in place, and conda runs its pip section in the file's folder, so
+    the relative paths there must name files of the repository root."""
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pip == ["-c constraints.txt", "-e .[test]"]
+    assert (ROOT / "constraints.txt").is_file() and (ROOT / "pyproject.toml").is_file()
+    scripted = 0
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        for block in smk.read_text().split("\nrule ")[1:]:
+            if "    script:" in block:
+                scripted += 1
+                assert '    conda:\n        "../environment.yml"\n' in block, smk.name
+    assert scripted >= 20
