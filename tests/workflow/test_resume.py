@@ -128,7 +128,9 @@ def test_resumed_job_is_one_mlflow_run_with_the_whole_curve(runs, monkeypatch):
 
     _, resumed, run, _ = runs
     monkeypatch.chdir(resumed)  # artifact locations are relative to the working directory
-    client = MlflowClient(tracking_uri="sqlite:///results/mlflow.db")
+    # An absolute URI: MLflow caches one store per URI string in a process, so a relative one
+    # would reuse the store an earlier test opened in another directory.
+    client = MlflowClient(tracking_uri=f"sqlite:///{resumed / 'results/mlflow.db'}")
     experiment = client.get_experiment_by_name("odebench2")
     everything = client.search_runs([experiment.experiment_id])
     assert {r.info.status for r in everything} <= {"FINISHED", "KILLED"}
