@@ -1,26 +1,31 @@
-"""Benchmark of one MixER outer step on an ODEBench-10B-sized problem (synthetic data).
+"""Benchmark: MixER training on ODEBench-10B at the authors' sizes, compared like with like.
 
-Problem: 160 environments (10 families x 16), 4 trajectories, 20 time points, 2-D states;
-GEPS experts (root MLP width 64, depth 3), M = 10, d = 40 (split contexts), batch 16,
-12 + 12 inner steps with a gate update after every inner step, Tsit5 rtol 1e-3 atol 1e-6,
-float32. The data are closed-form solutions of damped linear oscillators (no download).
+The problem of the reference measurement (issue 14): ODEBench-10B from the project's own
+simulator (``mixer.data.build_dataset``; 10 families x 16 training environments, 4
+trajectories, 20 time points over each family's horizon: the DATASETS.md grid of 100 points
+with ``time_stride`` 5), GEPS experts with the expert size of the authors' code (root MLP
+2 -> 64 -> 64 -> 2, d_m = 4: 6,053 parameters), M = 10, d = 40 split among the experts,
+mini-batches of E/M = 16 neighbouring environments, 12 + 12 inner steps, a gate update after
+every inner step (``gate_update_every`` 1, no warm-up), Tsit5 rtol 1e-3 / atol 1e-6, float32,
+``--outer-steps`` (60) outer steps of the project's real training step
+(``mixer.train_step.make_outer_step``, what ``mixer.train.fit`` runs) from initialisation.
 
-Run ``python benchmarks/outer_step.py --json``: one JSON object on stdout with
+``python benchmarks/outer_step.py [--on-empty stop|reseed] [--quick]`` prints ONE JSON line:
 
-- ``s_per_outer_step``: median wall time of whole outer steps (``mixer.train_step``'s jitted
-  outer step, the function ``mixer.train.fit`` calls), compilation excluded;
-- ``grad_step_sparse_s`` / ``grad_step_dense_s``: one training gradient step (gradient of the
-  mini-batch loss + AdaBelief update) with the routed expert only / with every expert computed
-  and the routed one selected (the compute pattern of the paper's public code); ``grad_speedup``
-  is their ratio (dense / sparse);
-- ``gate_update_s``: one gate update including its loss matrix (``loss_matrix_s`` alone), and
-  ``gate_update_fraction``: the share of the outer step spent in its 24 gate updates;
-- ``compile_s``: first outer-step call minus a steady one; ``adapt_s_per_env``: adaptation
-  (``mixer.adapt.adapt``, compilation excluded) wall time per environment;
-- extras: ``cpu_s_per_outer_step`` and ``cpu_s_gate_update`` (process CPU time, all threads;
-  steadier than wall time on a shared machine), ``s_per_outer_step_no_gate`` (the same outer step with the gate updates switched
-  off) and ``gate_update_fraction_by_difference`` (1 - no_gate / with_gate), the compile
-  times of the other functions, and the machine's load average before and after.
+- ``s_outer_early`` / ``s_outer_late``: median wall time of the outer steps 3-12 / 46-60
+  (``cpu_s_outer_*``: process CPU time of the same steps, all threads);
+- ``s_loss_matrix_early/late``: one full loss matrix (every expert on every environment,
+  nothing reused) at states sampled in each window, median; ``s_weight_step`` /
+  ``s_context_step``: one inner step of each phase (gradient + AdaBelief, no gate update) at
+  the same states;
+- ``steps_per_solve_early/late``: solver steps (accepted + rejected) per trajectory of the
+  loss matrices computed in each window (mean, max);
+- ``gate_updates``: updates due, abandoned on an empty cluster (no loss matrix computed), loss
+  matrices computed; ``compile_s``: first outer step minus the early median;
+- ``speedup_early/late``: the reference figures (``REFERENCE``) divided by ours.
+
+``--quick`` runs a CI-sized problem (2 families, small experts, 6 outer steps; windows 2-3 and
+5-6) that only checks that the benchmark runs. Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -39,210 +44,277 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jax.random as jr
 import numpy as np
-import optax
-import scipy.linalg
 
-from mixer.adapt import AdaptConfig, adapt
-from mixer.backbones.base import trajectory_mse
+from mixer.batching import neighbour_batch
+from mixer.data.registry import build_dataset, spec_from_config
 from mixer.envdata import EnvData
-from mixer.gating import GateConfig, gate_update
-from mixer.layer import MixER, make_mixer
+from mixer.gating import GateConfig
+from mixer.layer import MixER, active_param_count, make_mixer
+from mixer.schedules import make_optimisers
 from mixer.solve import SolverConfig
 from mixer.train_config import TrainConfig
-from mixer.train_step import init_train_state, make_outer_step
+from mixer.train_step import (contexts_objective, init_train_state, make_outer_step,
+                              trainable_filter, weights_objective)
 
 LOG = logging.getLogger("benchmarks.outer_step")
-FAMILIES, ENVS_PER_FAMILY, TRAJ, TIME, STATE = 10, 16, 4, 20, 2
-NUM_EXPERTS, CONTEXT_SIZE, BATCH = 10, 40, 16
-HORIZONS = (10.0, 8.0, 15.0, 5.0, 20.0, 5.0, 15.0, 15.0, 4.0, 10.0)  # ODEBench families' T
+
+#: The authors' public code on the same problem and machine class (2 cores), median outer
+#: step over outer steps 3-12 and 46-60 (issue 14 of this project).
+REFERENCE = {
+    "s_outer_early": 10.1,
+    "s_outer_late": 17.7,
+    "source": "issue 14 of this project: the authors' public code (ODEBench-10B from its "
+              "generator, GEPS, M=10, d=40, 12+12 inner steps, gate every inner step, Tsit5 "
+              "1e-3/1e-6) measured on the same machine class (2 cores); median outer step over "
+              "outer steps 3-12 (10.1-11.4 s over four runs) and 46-60",
+}
 
 
-def synthetic_data(seed: int) -> EnvData:
-    """Damped 2-D linear oscillators, one (frequency, damping, horizon) per family and the
-    parameters scaled over 90-110 % within a family; 20 points at t_k = 5k T / 100."""
-    rng = np.random.default_rng(seed)
-    xs, ts = [], []
-    for f in range(FAMILIES):
-        omega, damping = 0.5 + 0.3 * f, 0.05 + 0.02 * (f % 4)
-        t = 5.0 * np.arange(TIME) * HORIZONS[f] / 100.0
-        for scale in np.linspace(0.9, 1.1, ENVS_PER_FAMILY):
-            a = scale * np.array([[-damping, omega], [-omega, -damping]])
-            x0 = rng.uniform(-1.0, 1.0, (TRAJ, STATE))
-            props = np.stack([scipy.linalg.expm(a * tk) for tk in t])  # (time, D, D)
-            xs.append(np.einsum("kij,nj->nki", props, x0))
-            ts.append(t)
-    return EnvData.from_arrays(np.stack(xs), np.stack(ts))
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """Sizes of one benchmark run (``FULL``: the authors'; ``QUICK``: CI)."""
+
+    families: tuple[int, ...] | None
+    envs_per_family: int
+    trajectories: int
+    time_stride: int
+    width: int
+    depth: int
+    num_experts: int
+    context_size: int
+    outer_steps: int
+    early: tuple[int, int]  # first and last outer step (1-based) of each window
+    late: tuple[int, int]
+    samples: int  # states per window at which the per-call timings are taken
 
 
-def timed(fn: Callable[[], Any], repeats: int, cpu: list[float] | None = None):
-    """(first call, median of ``repeats`` further calls) wall times, outputs blocked on.
-
-    When ``cpu`` is a list, the median CPU time of this process (all threads) over the same
-    calls is appended to it: less sensitive than wall time to other jobs on a shared machine.
-    """
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    times, cpu_times = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - start_cpu)
-    if cpu is not None:
-        cpu.append(statistics.median(cpu_times))
-    return first, statistics.median(times)
+FULL = Setup(families=None, envs_per_family=16, trajectories=4, time_stride=5, width=64,
+             depth=2, num_experts=10, context_size=40, outer_steps=60, early=(3, 12),
+             late=(46, 60), samples=3)
+QUICK = Setup(families=(24, 25), envs_per_family=4, trajectories=2, time_stride=10, width=16,
+              depth=2, num_experts=2, context_size=4, outer_steps=6, early=(2, 3), late=(5, 6),
+              samples=1)
 
 
-def time_outer_steps(model: MixER, data: EnvData, cfg: TrainConfig, repeats: int, key,
-                     cpu: list[float] | None = None):
-    """Compile and run the real jitted outer step; returns (first, median, final state)."""
-    contexts = jnp.zeros((data.num_envs, model.context_size))
-    state = init_train_state(model, contexts, cfg, key=key)
+def build_data(setup: Setup, seed: int) -> EnvData:
+    """The training split of ODEBench-10B from the project's simulator (other splits minimal)."""
+    spec = spec_from_config("odebench10b", {
+        "train_envs_per_family": setup.envs_per_family, "families": setup.families,
+        "n_ics": {"train": setup.trajectories, "val": 1, "test": 1, "adapt_train": 1,
+                  "adapt_test": 1}})
+    train = build_dataset("odebench10b", spec, seed)["train"]
+    return EnvData.from_dataset(train).strided(setup.time_stride)
+
+
+def build_model(setup: Setup, state_size: int, key) -> MixER:
+    """GEPS experts of the authors' size."""
+    return make_mixer("geps", state_size, setup.context_size, setup.num_experts,
+                      split_contexts=True, naive=False,
+                      options={"width": setup.width, "depth": setup.depth}, key=key)
+
+
+def train_config(on_empty: str, max_steps: int) -> TrainConfig:
+    """The paper's training settings (App. C.3); 500 outer steps set the weights' schedule
+    (constant over the benchmark's steps)."""
+    solver = SolverConfig("tsit5", rtol=1e-3, atol=1e-6, max_steps=max_steps)
+    return TrainConfig(outer_steps=500, prox_beta=1e-3, solver=solver, gate_update_every=1,
+                       gate_warmup=0, validate_every=500, checkpoint_every=0,
+                       gate=GateConfig(on_empty=on_empty))
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(output, wall seconds, process CPU seconds) of one call, outputs blocked on."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    out = jax.block_until_ready(fn())
+    return out, time.perf_counter() - start, time.process_time() - start_cpu
+
+
+def _sample_steps(window: tuple[int, int], count: int) -> list[int]:
+    return sorted({int(round(s)) for s in np.linspace(window[0], window[1], count)})
+
+
+def _gate_row(info) -> dict[str, Any]:
+    """Gate diagnostics of one outer step (both phases)."""
+    phases = (info.weights, info.contexts)
+    cat = lambda name: np.concatenate([np.asarray(getattr(p, name)) for p in phases])  # noqa: E731
+    matrix = cat("gate_matrix")
+    return {"due": int(np.sum(cat("gate_updated"))), "abandoned": int(np.sum(cat("gate_empty"))),
+            "matrices": int(np.sum(matrix)),
+            "steps_sum": float(np.sum(cat("gate_steps_mean") * matrix)),
+            "steps_max": int(np.max(cat("gate_steps_max"), initial=0))}
+
+
+def run_training(model: MixER, data: EnvData, cfg: TrainConfig, setup: Setup, key):
+    """Every outer step, timed; returns per-step records and the states sampled for the
+    per-call timings (``{outer step: (model, contexts)}``)."""
+    state = init_train_state(model, jnp.zeros((data.num_envs, model.context_size)), cfg,
+                             key=key)
     outer = make_outer_step(model, cfg, data)
-    holder = {"state": state}
+    keep = set(_sample_steps(setup.early, setup.samples) + _sample_steps(setup.late,
+                                                                         setup.samples))
+    rows, snapshots = [], {}
+    for step in range(1, setup.outer_steps + 1):
+        (state, info), wall, cpu = _timed(lambda s=state: outer(s))
+        row = {"step": step, "s": wall, "cpu_s": cpu, "loss": float(np.mean(info.weights.loss)),
+               **_gate_row(info)}
+        rows.append(row)
+        LOG.info("outer step %d: %.3f s (cpu %.3f s), gate %d due, %d abandoned, %d matrices",
+                 step, wall, cpu, row["due"], row["abandoned"], row["matrices"])
+        if step in keep:
+            snapshots[step] = (state.model, state.contexts)
+    return rows, snapshots
 
-    def one():
-        holder["state"], info = outer(holder["state"])
-        return holder["state"], info
 
-    first, median = timed(one, repeats, cpu)
-    return first, median, holder["state"]
-
-
-def make_grad_step(solver: SolverConfig, *, dense: bool):
-    """One weight step on a mini-batch (gradient of the Eq. 7 loss + AdaBelief update)."""
-    opt = optax.adabelief(1e-3)
-
-    def spec(model: MixER):
-        return eqx.tree_at(lambda m: m.gate, jax.tree.map(eqx.is_inexact_array, model), False)
-
-    def loss(diff, static, contexts, x, t):
-        model = eqx.combine(diff, static)
-        fn = model.train_predict_dense if dense else model.train_predict
-        preds = jax.vmap(lambda c, xe, te: fn(c, c[None], xe, te, solver))(contexts, x, t)
-        return jnp.mean(jax.vmap(trajectory_mse)(preds, x))
+def _phase_steps(cfg: TrainConfig, data: EnvData, batch_size: int):
+    """Jitted single inner steps of each phase (gradient of that phase's objective + AdaBelief),
+    as the training step takes them, without the gate update."""
+    opt_w, opt_c = make_optimisers(cfg)
 
     @eqx.filter_jit
-    def step(model, opt_state, contexts, x, t):
-        diff, static = eqx.partition(model, spec(model))
-        grads = jax.grad(loss)(diff, static, contexts, x, t)
-        updates, opt_state = opt.update(grads, opt_state, diff)
-        return eqx.combine(optax.apply_updates(diff, updates), static), opt_state
+    def weight_step(model, contexts, opt_state, key):
+        k_batch, k_loss = jr.split(key)
+        batch = neighbour_batch(contexts, batch_size, key=k_batch)
+        theta, static = eqx.partition(model, trainable_filter(model))
+        grads, _ = jax.grad(weights_objective, has_aux=True)(
+            theta, static, theta, contexts, data, batch, cfg, key=k_loss)
+        updates, opt_state = opt_w.update(grads, opt_state, theta)
+        return eqx.combine(eqx.apply_updates(theta, updates), static), opt_state
 
-    def init(model):
-        return opt.init(eqx.filter(model, spec(model)))
+    @eqx.filter_jit
+    def context_step(model, contexts, opt_state, key):
+        k_batch, k_loss = jr.split(key)
+        batch = neighbour_batch(contexts, batch_size, key=k_batch)
+        grads, _ = jax.grad(contexts_objective, has_aux=True)(
+            contexts, model, contexts, data, batch, cfg, key=k_loss)
+        updates, opt_state = opt_c.update(grads, opt_state, contexts)
+        return eqx.apply_updates(contexts, updates), opt_state
 
-    return step, init
+    def init(model, contexts):
+        return (opt_w.init(eqx.filter(model, trainable_filter(model))), opt_c.init(contexts))
+
+    return weight_step, context_step, init
 
 
-def time_grad_steps(model, contexts, data, solver, repeats) -> dict[str, float]:
-    """Sparse and dense gradient steps on the same mini-batch of BATCH environments."""
-    batch = jnp.arange(0, data.num_envs, data.num_envs // BATCH)[:BATCH]
-    args = (contexts[batch], data.x[batch], data.t[batch])
+def time_calls(snapshots, data: EnvData, cfg: TrainConfig, batch_size: int, repeats: int,
+               key) -> dict[int, dict[str, float]]:
+    """Per-call wall times at every sampled state (median of ``repeats`` after a warm-up)."""
+    weight_step, context_step, init = _phase_steps(cfg, data, batch_size)
+
+    @eqx.filter_jit
+    def full_matrix(model, contexts):
+        return model.loss_matrix_and_steps(contexts, data.x, data.t, cfg.solver)
+
     out = {}
-    for name, dense in (("sparse", False), ("dense", True)):
-        step, init = make_grad_step(solver, dense=dense)
-        opt_state = init(model)
-        first, median = timed(lambda s=step, o=opt_state: s(model, o, *args), repeats)
-        out[f"grad_step_{name}_s"] = median
-        out[f"grad_step_{name}_compile_s"] = first - median
+    for step, (model, contexts) in sorted(snapshots.items()):
+        opt_w, opt_c = init(model, contexts)
+        calls = {"loss_matrix": lambda m=model, c=contexts: full_matrix(m, c)[0],
+                 "weight_step": lambda m=model, c=contexts, o=opt_w: weight_step(m, c, o, key),
+                 "context_step": lambda m=model, c=contexts, o=opt_c: context_step(m, c, o, key)}
+        out[step] = {}
+        for name, fn in calls.items():
+            _timed(fn)  # compile / warm up
+            out[step][name] = statistics.median(_timed(fn)[1] for _ in range(repeats))
+        _, steps = full_matrix(model, contexts)
+        out[step]["lm_steps_mean"] = float(jnp.mean(steps))
+        out[step]["lm_steps_max"] = int(jnp.max(steps))
     return out
 
 
-def time_gate_update(model, contexts, data, solver, repeats, key) -> dict[str, float]:
-    """One gate update (loss matrix + K-means + pairing + least squares), and the loss matrix."""
-    gcfg = GateConfig()
-    centroids = jnp.zeros((model.num_experts, model.context_size))
-
-    @eqx.filter_jit
-    def loss_matrix(m, c):
-        return m.loss_matrix(c, data.x, data.t, solver)
-
-    @eqx.filter_jit
-    def update(m, c):
-        lm = m.loss_matrix(c, data.x, data.t, solver)
-        return gate_update(c, lm, m.gate, centroids, jnp.asarray(False), key=key, cfg=gcfg)
-
-    cpu: list[float] = []
-    _, lm_s = timed(lambda: loss_matrix(model, contexts), repeats)
-    _, gate_s = timed(lambda: update(model, contexts), repeats, cpu)
-    return {"gate_update_s": gate_s, "loss_matrix_s": lm_s, "cpu_s_gate_update": cpu[0]}
+def _window(rows: list[dict], window: tuple[int, int]) -> list[dict]:
+    return [r for r in rows if window[0] <= r["step"] <= window[1]]
 
 
-def time_adaptation(model, data, solver, steps, num_envs, key) -> dict[str, float]:
-    """Adaptation of ``num_envs`` new environments (one vmapped call), compilation excluded."""
-    sub = data.subset(np.arange(num_envs) * (data.num_envs // num_envs))
-    cfg = AdaptConfig(steps=steps, solver=solver)
-    first, median = timed(lambda: adapt(model, sub, cfg, key=key), 1)
-    return {"adapt_s_per_env": median / num_envs, "adapt_compile_s": first - median,
-            "adapt_steps": steps, "adapt_envs": num_envs}
+def _window_stats(rows: list[dict], window: tuple[int, int]) -> dict[str, Any]:
+    sel = _window(rows, window)
+    matrices = sum(r["matrices"] for r in sel)
+    return {"s_outer": statistics.median(r["s"] for r in sel),
+            "cpu_s_outer": statistics.median(r["cpu_s"] for r in sel),
+            "steps_per_solve": {
+                "mean": sum(r["steps_sum"] for r in sel) / matrices if matrices else None,
+                "max": max((r["steps_max"] for r in sel), default=0)},
+            "gate_due": sum(r["due"] for r in sel),
+            "gate_abandoned": sum(r["abandoned"] for r in sel)}
+
+
+def summarise(rows, calls, setup: Setup, model: MixER, *, quick: bool) -> dict[str, Any]:
+    """The JSON record from the per-step rows and the per-call timings."""
+    early = _window_stats(rows, setup.early)
+    late = _window_stats(rows, setup.late)
+    in_window = lambda w: [c for s, c in calls.items() if w[0] <= s <= w[1]]  # noqa: E731
+    per_call = lambda w, k: statistics.median(c[k] for c in in_window(w))  # noqa: E731
+    all_calls = list(calls.values())
+    due = sum(r["due"] for r in rows)
+    abandoned = sum(r["abandoned"] for r in rows)
+    record = {
+        "s_outer_early": early["s_outer"], "s_outer_late": late["s_outer"],
+        "cpu_s_outer_early": early["cpu_s_outer"], "cpu_s_outer_late": late["cpu_s_outer"],
+        "s_loss_matrix_early": per_call(setup.early, "loss_matrix"),
+        "s_loss_matrix_late": per_call(setup.late, "loss_matrix"),
+        "s_weight_step": statistics.median(c["weight_step"] for c in all_calls),
+        "s_context_step": statistics.median(c["context_step"] for c in all_calls),
+        "steps_per_solve_early": early["steps_per_solve"],
+        "steps_per_solve_late": late["steps_per_solve"],
+        "gate_updates": {"due": due, "done": due - abandoned, "abandoned": abandoned,
+                         "abandoned_early": early["gate_abandoned"],
+                         "abandoned_late": late["gate_abandoned"],
+                         "loss_matrices": sum(r["matrices"] for r in rows)},
+        "compile_s": rows[0]["s"] - early["s_outer"],
+        # the reference is for the full-size problem only
+        "speedup_early": None if quick else REFERENCE["s_outer_early"] / early["s_outer"],
+        "speedup_late": None if quick else REFERENCE["s_outer_late"] / late["s_outer"],
+        "reference": REFERENCE,
+        "per_call": {str(s): c for s, c in sorted(calls.items())},
+        "loss_first_last": [rows[0]["loss"], rows[-1]["loss"]],
+        "s_outer_all": [round(r["s"], 4) for r in rows],
+        "expert_params": active_param_count(model),
+    }
+    return record
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every measurement; returns the JSON record."""
-    key = jax.random.PRNGKey(args.seed)
-    k_model, k_train, k_gate, k_adapt = jax.random.split(key, 4)
+    setup = QUICK if args.quick else FULL
+    if args.outer_steps is not None:
+        setup = dataclasses.replace(setup, outer_steps=args.outer_steps)
     load_start = os.getloadavg()
-    solver = SolverConfig("tsit5", rtol=1e-3, atol=1e-6, max_steps=args.max_steps)
-    data = synthetic_data(args.seed)
-    model = make_mixer("geps", STATE, CONTEXT_SIZE, NUM_EXPERTS, split_contexts=True,
-                       naive=False, options={"width": 64, "depth": 3}, key=k_model)
-    cfg = TrainConfig(outer_steps=1000, prox_beta=10.0, batch_size=BATCH, solver=solver,
-                      gate_update_every=1, validate_every=1000, checkpoint_every=0)
-    LOG.info("outer steps ...")
-    cpu: list[float] = []
-    first, outer_s, state = time_outer_steps(model, data, cfg, args.repeats, k_train, cpu)
-    record: dict[str, Any] = {"s_per_outer_step": outer_s, "compile_s": first - outer_s,
-                              "cpu_s_per_outer_step": cpu[0]}
-    if args.no_gate_baseline:
-        LOG.info("outer steps without gate updates ...")
-        no_gate = dataclasses.replace(cfg, gate_update_every=0)
-        _, no_gate_s, _ = time_outer_steps(model, data, no_gate, args.repeats, k_train)
-        record["s_per_outer_step_no_gate"] = no_gate_s
-    model, contexts = state.model, state.contexts  # a state a few steps into training
-    LOG.info("gradient steps ...")
-    record.update(time_grad_steps(model, contexts, data, solver, args.repeats))
-    record["grad_speedup"] = record["grad_step_dense_s"] / record["grad_step_sparse_s"]
-    LOG.info("gate update ...")
-    record.update(time_gate_update(model, contexts, data, solver, args.repeats, k_gate))
-    n_updates = (cfg.inner_steps_weights + cfg.inner_steps_contexts) // cfg.gate_update_every
-    record["gate_update_fraction"] = n_updates * record["gate_update_s"] / outer_s
-    if args.no_gate_baseline:
-        record["gate_update_fraction_by_difference"] = 1.0 - no_gate_s / outer_s
-    if args.adapt_steps > 0:
-        LOG.info("adaptation ...")
-        record.update(time_adaptation(model, data, solver, args.adapt_steps, args.adapt_envs,
-                                      k_adapt))
-    record.update(machine=_machine(load_start), repeats=args.repeats, max_steps=args.max_steps)
+    key = jr.PRNGKey(args.seed)
+    k_model, k_train, k_calls = jr.split(key, 3)
+    LOG.info("simulating ODEBench-10B ...")
+    data = build_data(setup, args.seed)
+    model = build_model(setup, data.x.shape[-1], k_model)
+    cfg = train_config(args.on_empty, args.max_steps)
+    batch_size = cfg.resolved_batch_size(data.num_envs, model.num_experts)
+    rows, snapshots = run_training(model, data, cfg, setup, k_train)
+    LOG.info("per-call timings ...")
+    calls = time_calls(snapshots, data, cfg, batch_size, args.repeats, k_calls)
+    record = summarise(rows, calls, setup, model, quick=args.quick)
+    record["settings"] = {
+        "quick": args.quick, "on_empty": args.on_empty, "seed": args.seed,
+        "data": list(map(int, data.x.shape)), "num_experts": model.num_experts,
+        "context_size": model.context_size, "width": setup.width, "depth": setup.depth,
+        "batch_size": batch_size, "outer_steps": setup.outer_steps,
+        "windows": {"early": setup.early, "late": setup.late},
+        "solver": dataclasses.asdict(cfg.solver)}
+    record["machine"] = {"backend": jax.default_backend(), "cpu_count": os.cpu_count(),
+                         "load_avg_start": list(load_start), "load_avg_end": list(os.getloadavg())}
     return record
-
-
-def _machine(load_start) -> dict[str, Any]:
-    return {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
-            "cpu_count": os.cpu_count(), "load_avg_start": list(load_start),
-            "load_avg_end": list(os.getloadavg())}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--on-empty", choices=("stop", "reseed"), default="stop",
+                        help="K-means empty-cluster rule (stop: the authors' Alg. 2)")
+    parser.add_argument("--quick", action="store_true", help="CI-sized run")
+    parser.add_argument("--outer-steps", type=int, default=None,
+                        help="override the number of outer steps (windows unchanged)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per measurement")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-steps", type=int, default=256, help="solver max_steps")
-    parser.add_argument("--adapt-steps", type=int, default=1500, help="0 skips adaptation")
-    parser.add_argument("--adapt-envs", type=int, default=16)
-    parser.add_argument("--no-gate-baseline", action=argparse.BooleanOptionalAction,
-                        default=True, help="also time outer steps without gate updates")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    record = run(args)
-    if args.json:
-        print(json.dumps(record))
-    else:
-        for name, value in record.items():
-            print(f"{name}: {value}")
+    print(json.dumps(run(args)))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from mixer.backbones.base import AbstractBackbone, trajectory_mse
+from mixer.backbones.shared_field import AbstractSharedFieldBackbone
 from mixer.solve import SolverConfig
 
 __all__ = ["MixER", "make_mixer", "active_param_count", "stack_experts"]
@@ -246,30 +247,84 @@ class MixER(eqx.Module):
 
         ``ℓ[m, e]`` is ``trajectory_mse`` of expert ``m``'s ``loss_predict`` (the evaluation
         rollout, or teacher-forced for teacher-forced backbones: the training loss, as Alg. 1
-        uses) with the context it would receive for environment ``e``. One batched computation:
-        a vmap over the stacked expert parameters (no gather) around a vmap over environments,
-        so each expert's weights are shared by all environments inside the batch. No gradient
-        flows through it.
+        uses) with the context it would receive for environment ``e``. No gradient flows
+        through it. See ``loss_matrix_and_steps`` for how it is computed.
         """
+        return self.loss_matrix_and_steps(ctxs, xs, ts, solver)[0]
+
+    def loss_matrix_and_steps(
+        self,
+        ctxs: Float[Array, "E d"],
+        xs: Float[Array, "E traj time state"],
+        ts: Float[Array, "E time"],
+        solver: SolverConfig,
+    ) -> tuple[Float[Array, "M E"], Int[Array, "M E traj"]]:
+        """``loss_matrix`` and the solver steps of every (expert, environment, trajectory)
+        (0 for backbones that do not count them).
+
+        For backbones with an expert-shared field (``AbstractSharedFieldBackbone``: GEPS,
+        CoDA) the rows are computed one expert at a time (a ``lax.scan`` over the stacked
+        experts), so each expert's lanes (environments × trajectories) wait only for that
+        expert's slowest lane; each weight product is one matrix product over all of the
+        expert's lanes, integrated by the forward-only ``mixer.solve.lanes_sq_error`` (which
+        also compacts the lanes still running). Other backbones evaluate ``loss_predict`` in a
+        vmap over the stacked experts around a vmap over environments (``reference_loss_matrix``)
+        and report no steps.
+        """
+        if not isinstance(self.experts, AbstractSharedFieldBackbone):
+            losses = self.reference_loss_matrix(ctxs, xs, ts, solver)
+            return losses, jnp.zeros((*losses.shape, xs.shape[1]), jnp.int32)
         params, static = eqx.partition(self.experts, eqx.is_array)
         params, shifts, ctxs, xs, ts = jax.lax.stop_gradient((params, self.shifts, ctxs, xs, ts))
-        num_envs = ctxs.shape[0]
+        chunks = self._expert_chunks(ctxs) + shifts[:, None, None]
+
+        def row(_, inputs):
+            p, c_m = inputs
+            return None, eqx.combine(p, static).env_losses(c_m, xs, ts, solver)
+
+        _, (losses, steps) = jax.lax.scan(row, None, (params, chunks))
+        return losses, steps
+
+    def _expert_chunks(self, ctxs: Float[Array, "E d"]) -> Float[Array, "M E d_m"]:
+        """The context chunk every expert receives from every environment (without shifts)."""
         if self.split_contexts:
             size = self.expert_context_size
-            chunks = ctxs.reshape(num_envs, self.num_experts, size).transpose(1, 0, 2)
-        else:
-            chunks = jnp.broadcast_to(ctxs, (self.num_experts, *ctxs.shape))
-        expert_ctxs = chunks + shifts[:, None, None]
+            return ctxs.reshape(ctxs.shape[0], self.num_experts, size).transpose(1, 0, 2)
+        return jnp.broadcast_to(ctxs, (self.num_experts, *ctxs.shape))
+
+    def reference_loss_matrix(
+        self,
+        ctxs: Float[Array, "E d"],
+        xs: Float[Array, "E traj time state"],
+        ts: Float[Array, "E time"],
+        solver: SolverConfig,
+    ) -> Float[Array, "M E"]:
+        """``loss_matrix`` computed the plain way, a vmap over the stacked experts around a vmap
+        over environments of ``loss_predict`` (for IVP backbones Diffrax with save-at, all lanes
+        in one loop): how backbones without an expert-shared field get theirs, and the
+        reference of the tests and benchmarks."""
+        params, static = eqx.partition(self.experts, eqx.is_array)
+        params, shifts, ctxs, xs, ts = jax.lax.stop_gradient((params, self.shifts, ctxs, xs, ts))
+        chunks = self._expert_chunks(ctxs) + shifts[:, None, None]
 
         def one_expert(p: Any, c_m: Float[Array, "E d_m"]) -> Float[Array, " E"]:
-            expert = eqx.combine(p, static)
+            return _generic_row(eqx.combine(p, static), c_m, xs, ts, solver)
 
-            def one_env(c: Array, x: Array, t: Array) -> Float[Array, ""]:
-                return trajectory_mse(expert.loss_predict(c, x, t, solver), x)
+        return jax.vmap(one_expert)(params, chunks)
 
-            return jax.vmap(one_env)(c_m, xs, ts)
 
-        return jax.vmap(one_expert)(params, expert_ctxs)
+def _generic_row(
+    expert: AbstractBackbone,
+    ctxs: Float[Array, "E d_m"],
+    xs: Float[Array, "E traj time state"],
+    ts: Float[Array, "E time"],
+    solver: SolverConfig,
+) -> Float[Array, " E"]:
+    """``trajectory_mse`` of ``loss_predict`` for every environment (vmapped)."""
+    def one_env(c: Array, x: Array, t: Array) -> Float[Array, ""]:
+        return trajectory_mse(expert.loss_predict(c, x, t, solver), x)
+
+    return jax.vmap(one_env)(ctxs, xs, ts)
 
 
 def stack_experts(expert: AbstractBackbone, num_experts: int) -> AbstractBackbone:

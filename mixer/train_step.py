@@ -4,15 +4,16 @@
 weight phase and then the context phase (or the reverse, config ``order``) as one ``lax.scan``
 over all inner steps. Each inner step draws a mini-batch of closely related environments,
 takes one AdaBelief step on the current phase's block (Θ or Ξ) for the loss of Eq. (7) plus
-that block's proximal term, and (MixER with M > 1) updates the gate on schedule. All
-randomness is split from the state's key inside the function.
+that block's proximal term (differentiating that block only), and (MixER with M > 1) updates
+the gate on schedule: K-means first, and the loss matrix only when K-means keeps every cluster.
+All randomness is split from the state's key inside the function.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -23,7 +24,8 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from mixer.batching import context_pool, neighbour_batch, take_window, window_indices
 from mixer.envdata import EnvData
-from mixer.gating import gate_update, initial_gate_state
+from mixer.gating import (GateUpdateResult, gate_abandoned, gate_fit, gate_kmeans,
+                          gate_update_keys, initial_gate_state)
 from mixer.layer import MixER
 from mixer.schedules import make_optimisers, weights_schedule
 from mixer.solve import SolverConfig
@@ -57,6 +59,9 @@ class PhaseInfo(eqx.Module):
     gate_updated: Bool[Array, " n"]
     gate_empty: Bool[Array, " n"]  # the update found an empty cluster (gate left unchanged)
     gate_loss_finite: Bool[Array, " n"]  # the loss matrix of the update was finite
+    gate_matrix: Bool[Array, " n"]  # a loss matrix was computed (False: no update, abandoned)
+    gate_steps_mean: Float[Array, " n"]  # mean solver steps per trajectory of that matrix
+    gate_steps_max: Int[Array, " n"]  # most solver steps of one of its trajectories
 
 
 class OuterInfo(eqx.Module):
@@ -187,39 +192,70 @@ def _all_finite(tree: Any) -> Bool[Array, ""]:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
-def _filter_cond(pred, true_fn, false_fn, state: TrainState):
-    """``lax.cond`` over a state that may hold non-array leaves (kept static)."""
-    dyn, static = eqx.partition(state, eqx.is_array)
+def _filter_cond(pred, true_fn, false_fn, operand):
+    """``lax.cond`` over a pytree that may hold non-array leaves (kept static)."""
+    dyn, static = eqx.partition(operand, eqx.is_array)
 
     def wrap(fn):
         def inner(d):
-            new_state, out = fn(eqx.combine(d, static))
-            return eqx.filter(new_state, eqx.is_array), out
+            new, out = fn(eqx.combine(d, static))
+            return eqx.filter(new, eqx.is_array), out
         return inner
 
     new_dyn, out = jax.lax.cond(pred, wrap(true_fn), wrap(false_fn), dyn)
     return eqx.combine(new_dyn, static), out
 
 
-def _filter_scan(body, state: TrainState, xs):
-    """``lax.scan`` over a state that may hold non-array leaves (kept static)."""
-    dyn, static = eqx.partition(state, eqx.is_array)
+def _filter_scan(body, carry, xs):
+    """``lax.scan`` over a carry that may hold non-array leaves (kept static)."""
+    dyn, static = eqx.partition(carry, eqx.is_array)
 
     def inner(d, x):
-        new_state, out = body(eqx.combine(d, static), x)
-        return eqx.filter(new_state, eqx.is_array), out
+        new, out = body(eqx.combine(d, static), x)
+        return eqx.filter(new, eqx.is_array), out
 
     new_dyn, outs = jax.lax.scan(inner, dyn, xs)
     return eqx.combine(new_dyn, static), outs
 
 
+class _GateOut(NamedTuple):
+    """What one inner step reports about its gate update (see ``PhaseInfo``)."""
+
+    updated: Bool[Array, ""]
+    empty: Bool[Array, ""]
+    loss_finite: Bool[Array, ""]
+    matrix: Bool[Array, ""]
+    steps_mean: Float[Array, ""]
+    steps_max: Int[Array, ""]
+
+    @classmethod
+    def without_matrix(cls, updated: bool, empty: bool) -> _GateOut:
+        """An inner step without a gate update, or with one abandoned by K-means."""
+        return cls(jnp.asarray(updated), jnp.asarray(empty), jnp.asarray(True),
+                   jnp.asarray(False), jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))
+
+    @classmethod
+    def with_matrix(cls, losses: Array, steps: Array) -> _GateOut:
+        """An update that computed the loss matrix ``losses`` (solver steps ``steps``)."""
+        return cls(jnp.asarray(True), jnp.asarray(False), jnp.all(jnp.isfinite(losses)),
+                   jnp.asarray(True), jnp.mean(steps).astype(jnp.float32),
+                   jnp.max(steps).astype(jnp.int32))
+
+
+def _with_gate(state: TrainState, res: GateUpdateResult) -> TrainState:
+    """``state`` with the gate, centroids and centroid flag of a gate update's result."""
+    model = eqx.tree_at(lambda m: m.gate, state.model, res.weights.astype(state.model.gate.dtype))
+    return eqx.tree_at(lambda z: (z.model, z.centroids, z.has_centroids), state,
+                       (model, res.centroids.astype(state.centroids.dtype), res.has_centroids))
+
+
 class _Step(eqx.Module):
     """Static ingredients of the outer step (closed over by the jitted function).
 
-    Both phases run as one ``lax.scan`` over all inner steps: every inner step computes the
-    gradient of the joint objective (L + both proximal terms) with respect to Θ and Ξ in one
-    pass and applies only the current phase's update. So the loss, its gradient and the gate
-    update (with its loss matrix) are each traced and compiled once, not once per phase.
+    Both phases run as one ``lax.scan`` over all inner steps: every inner step takes the
+    current phase's gradient step (a ``lax.cond`` on the phase, so each phase differentiates
+    only its own block) and then the gate update, which is traced and compiled once for both
+    phases.
     """
 
     cfg: TrainConfig = eqx.field(static=True)
@@ -237,25 +273,40 @@ class _Step(eqx.Module):
     def opt_c(self) -> optax.GradientTransformation:
         return make_optimisers(self.cfg)[1]
 
-    def gate(self, state: TrainState, data: EnvData, index, key) -> tuple[TrainState, tuple]:
-        """Gate update after inner step ``index`` (global count) when it is due."""
-        no = jnp.asarray(False)
+    def gate(self, state: TrainState, data: EnvData, index, key
+             ) -> tuple[TrainState, _GateOut]:
+        """Gate update after inner step ``index`` (global count) when it is due.
+
+        K-means runs first; the loss matrix is computed only when K-means did not abandon the
+        update (a ``lax.cond``). The result is that of ``gate_update`` with the full loss
+        matrix.
+        """
         if not self.gate_on:
-            return state, (no, no, jnp.asarray(True))
+            return state, _GateOut.without_matrix(False, False)
+        cfg = self.cfg
 
         def update(s: TrainState):
-            lm = s.model.loss_matrix(s.contexts, data.x, data.t, self.cfg.solver)
-            res = gate_update(s.contexts, lm, s.model.gate, s.centroids, s.has_centroids,
-                              key=key, cfg=self.cfg.gate)
-            model = eqx.tree_at(lambda m: m.gate, s.model, res.weights.astype(s.model.gate.dtype))
-            s = eqx.tree_at(lambda z: (z.model, z.centroids, z.has_centroids), s,
-                            (model, res.centroids.astype(s.centroids.dtype), res.has_centroids))
-            return s, (jnp.asarray(True), res.empty_cluster, jnp.all(jnp.isfinite(lm)))
+            key_init, key_noise = gate_update_keys(key)
+            clusters = gate_kmeans(s.contexts, s.centroids, s.has_centroids, key=key_init,
+                                   cfg=cfg.gate)
 
-        n = self.cfg.inner_steps_weights + self.cfg.inner_steps_contexts
-        due = ((index + 1) % self.cfg.gate_update_every == 0) & (
-            index >= self.cfg.gate_warmup * n)
-        return _filter_cond(due, update, lambda s: (s, (no, no, jnp.asarray(True))), state)
+            def fit(s: TrainState):
+                losses, steps = s.model.loss_matrix_and_steps(s.contexts, data.x, data.t,
+                                                              cfg.solver)
+                res = gate_fit(s.contexts, losses, clusters, s.model.gate, key=key_noise,
+                               cfg=cfg.gate)
+                return _with_gate(s, res), _GateOut.with_matrix(losses, steps)
+
+            def abandon(s: TrainState):
+                res = gate_abandoned(clusters, s.model.gate)
+                return _with_gate(s, res), _GateOut.without_matrix(True, True)
+
+            return _filter_cond(clusters.empty, abandon, fit, s)
+
+        n = cfg.inner_steps_weights + cfg.inner_steps_contexts
+        due = ((index + 1) % cfg.gate_update_every == 0) & (index >= cfg.gate_warmup * n)
+        return _filter_cond(due, update, lambda s: (s, _GateOut.without_matrix(False, False)),
+                            state)
 
     def apply_weights(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
         """One AdaBelief step on Θ (and on the gate for the naive variant)."""
@@ -273,18 +324,37 @@ class _Step(eqx.Module):
         state = eqx.tree_at(lambda s: (s.contexts, s.opt_contexts), state, (contexts, opt_state))
         return state, _all_finite(contexts)
 
+    def phase_step(self, state: TrainState, data: EnvData, olds, batch, is_weights, key):
+        """The optimiser step of the current phase, differentiating only that phase's block
+        (a ``lax.cond`` on the phase; the context phase computes no weight gradient and the
+        weight phase no context gradient). Returns ``(state, (L, per-env losses, finite))``."""
+
+        def weights(s: TrainState):
+            theta, static = eqx.partition(s.model, self.spec)
+            grads, (loss, per_env) = jax.grad(weights_objective, has_aux=True)(
+                theta, static, olds[0], s.contexts, data, batch, self.cfg, key=key)
+            s, finite = self.apply_weights(s, grads)
+            return s, (loss, per_env, finite)
+
+        def contexts(s: TrainState):
+            grads, (loss, per_env) = jax.grad(contexts_objective, has_aux=True)(
+                s.contexts, s.model, olds[1], data, batch, self.cfg, key=key)
+            s, finite = self.apply_contexts(s, grads)
+            return s, (loss, per_env, finite)
+
+        if self.cfg.inner_steps_contexts == 0:
+            return weights(state)
+        if self.cfg.inner_steps_weights == 0:
+            return contexts(state)
+        return _filter_cond(is_weights, weights, contexts, state)
+
     def inner(self, state: TrainState, data: EnvData, olds, xs):
         """One inner step of either phase (``is_weights`` selects which update applies)."""
         key, index, is_weights = xs
         k_batch, k_loss, k_gate = jr.split(key, 3)
         batch = neighbour_batch(state.contexts, self.batch_size, key=k_batch)
-        diff, static = eqx.partition(state.model, self.spec)
-        (g_theta, g_xi), (loss, per_env) = jax.grad(joint_objective, argnums=(0, 1),
-                                                    has_aux=True)(
-            diff, state.contexts, static, *olds, data, batch, self.cfg, key=k_loss)
-        state, finite = _filter_cond(
-            is_weights, lambda s: self.apply_weights(s, g_theta),
-            lambda s: self.apply_contexts(s, g_xi), state)
+        state, (loss, per_env, finite) = self.phase_step(state, data, olds, batch, is_weights,
+                                                         k_loss)
         state, gate_out = self.gate(state, data, index, k_gate)
         return state, (loss, batch, jnp.isfinite(per_env), finite, *gate_out)
 

@@ -452,3 +452,46 @@ def test_registered_backbones_in_the_layer(name):
                  ("matrix", "every")):
         np.testing.assert_allclose(out[a], out[b], rtol=1e-4, atol=1e-6, err_msg=f"{a}/{b}")
     assert not np.allclose(out["every"][0], out["every"][1], rtol=1e-3)
+
+
+# ------------------------------------------- loss matrix of the expert-shared backbones
+SHARED_OPTIONS = {"coda": {"width": 8, "depth": 2}, "geps": {"width": 8, "depth": 2}}
+TSIT5 = SolverConfig("tsit5", rtol=1e-3, atol=1e-6, max_steps=64)
+
+
+@eqx.filter_jit
+def _shared_outputs(model, ctxs, xs, ts):
+    def alone(m, c, x, t):
+        expert = model.expert(m)
+        pred = expert.loss_predict(model.expert_context(c, m), x, t, TSIT5)
+        return trajectory_mse(pred, x)
+
+    every = jax.vmap(lambda m: jax.vmap(lambda c, x, t: alone(m, c, x, t))(ctxs, xs, ts))(
+        jnp.arange(model.num_experts))
+    return every, model.loss_matrix_and_steps(ctxs, xs, ts, TSIT5), model.reference_loss_matrix(
+        ctxs, xs, ts, TSIT5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SHARED_OPTIONS))
+def test_shared_field_loss_matrix_equals_each_expert_alone_with_adaptive_steps(name):
+    """GEPS and CoDA: the expert-shared, forward-only loss matrix holds each expert's own
+    training loss (its ``loss_predict`` through Diffrax, Tsit5 with adaptive steps) on every
+    environment, and reports the solver steps of every trajectory. (Slow: Diffrax compiles.)"""
+    xs, ts = _data(4)
+    ts = ts * jnp.array([1.0, 2.0, 3.0, 5.0])[:, None]  # lanes that need different step counts
+    ctxs = 0.5 * jax.random.normal(jax.random.PRNGKey(31), (4, 6))
+    model = make_mixer(name, STATE, 6, 3, split_contexts=True, naive=False,
+                       options=SHARED_OPTIONS[name], key=jax.random.PRNGKey(30))
+    model = _perturbed(model, 0.3, seed=32)
+    every, (losses, steps), reference = _shared_outputs(model, ctxs, xs, ts)
+    # GEPS predicts with the same shared field. CoDA predicts with θ_e formed per environment,
+    # whose last bits depend on the batching (even the plain reference differs from the
+    # per-expert loop by ~2e-4: adaptive step selection amplifies them).
+    rtol = 1e-5 if name == "geps" else 1e-3
+    np.testing.assert_allclose(losses, every, rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(reference, every, rtol=rtol, atol=1e-7)
+    steps = np.asarray(steps)
+    assert steps.shape == (3, 4, TRAJ) and steps.min() >= 1
+    assert len(np.unique(steps)) > 1
+    assert not np.allclose(every[0], every[1], rtol=1e-3)

@@ -92,29 +92,30 @@ def test_bad_arguments_raise(kwargs, message):
                                 **args)
 
 
-# Table 4 #PARAMS (paper §4.2) and the widths proposed in config/_proposed_experiments.yaml:
-# (dataset state size, backbone, context size, experts, target, width). Single CAVIA / CoDA /
+# Table 4 #PARAMS (paper §4.2) and the widths of config/paper.yaml, root MLP of depth 2 (three
+# linear layers, SPEC §2.2): (dataset state size, backbone, context size, experts, target,
+# width). Single CAVIA / CoDA /
 # NCF match the CAVIA / CoDA* / NCF* rows, MixER-3 the MixER-{NCF,CoDA,GEPS} rows; no context
 # splitting (d = 2 and d = 512 do not divide into 3 equal chunks).
 TABLE4 = {
-    "lv/cavia": (2, "cavia", 2, 1, 305246, 388),
-    "lv/coda": (2, "coda", 2, 1, 305793, 224),
-    "lv/ncf": (2, "ncf", 512, 1, 308240, 364),
-    "lv/mixer3-ncf": (2, "ncf", 512, 3, 307245, 363),
-    "lv/mixer3-coda": (2, "coda", 2, 3, 307995, 225),
-    "lv/mixer3-geps": (2, "geps", 2, 3, 305112, 384),
-    "go/cavia": (7, "cavia", 2, 1, 130711, 251),
-    "go/coda": (7, "coda", 2, 1, 135390, 146),
-    "go/ncf": (7, "ncf", 512, 1, 131149, 219),
-    "go/mixer3-ncf": (7, "ncf", 512, 3, 130535, 219),
-    "go/mixer3-coda": (7, "coda", 2, 3, 132137, 144),
-    "go/mixer3-geps": (7, "geps", 2, 3, 131747, 248),
-    "sm/cavia": (2, "cavia", 2, 1, 50486, 157),
-    "sm/coda": (2, "coda", 2, 1, 50547, 90),
-    "sm/ncf": (2, "ncf", 512, 1, 50000, 109),
-    "sm/mixer3-ncf": (2, "ncf", 512, 3, 50387, 110),
-    "sm/mixer3-coda": (2, "coda", 2, 3, 51995, 91),
-    "sm/mixer3-geps": (2, "geps", 2, 3, 51312, 154),
+    "lv/cavia": (2, "cavia", 2, 1, 305246, 549),
+    "lv/coda": (2, "coda", 2, 1, 305793, 316),
+    "lv/ncf": (2, "ncf", 512, 1, 308240, 505),
+    "lv/mixer3-ncf": (2, "ncf", 512, 3, 307245, 504),
+    "lv/mixer3-coda": (2, "coda", 2, 3, 307995, 317),
+    "lv/mixer3-geps": (2, "geps", 2, 3, 305112, 543),
+    "go/cavia": (7, "cavia", 2, 1, 130711, 353),
+    "go/coda": (7, "coda", 2, 1, 135390, 205),
+    "go/ncf": (7, "ncf", 512, 1, 131149, 301),
+    "go/mixer3-ncf": (7, "ncf", 512, 3, 130535, 300),
+    "go/mixer3-coda": (7, "coda", 2, 3, 132137, 202),
+    "go/mixer3-geps": (7, "geps", 2, 3, 131747, 349),
+    "sm/cavia": (2, "cavia", 2, 1, 50486, 221),
+    "sm/coda": (2, "coda", 2, 1, 50547, 127),
+    "sm/ncf": (2, "ncf", 512, 1, 50000, 146),
+    "sm/mixer3-ncf": (2, "ncf", 512, 3, 50387, 147),
+    "sm/mixer3-coda": (2, "coda", 2, 3, 51995, 129),
+    "sm/mixer3-geps": (2, "geps", 2, 3, 51312, 218),
 }
 
 
@@ -122,7 +123,8 @@ TABLE4 = {
 def test_table4_widths_match_the_paper_counts(name):
     state, backbone, ctx, experts, target, width = TABLE4[name]
     counts = {w: active_count(backbone, state, ctx, experts, split_contexts=False,
-                              options={"width": w}) for w in (width - 1, width, width + 1)}
+                              options={"width": w, "depth": 2})
+              for w in (width - 1, width, width + 1)}
     assert abs(relative_difference(counts[width], target)) <= 0.02
     assert min(counts, key=lambda w: (abs(counts[w] - target), w)) == width
 
@@ -133,6 +135,31 @@ def test_size_all_returns_rows_without_printing(capsys):
         SizingRequest("b", "plrnn", 1, 10, 3, 2_000, width_option="hidden"),
     ])
     assert [r.label for r in rows] == ["a", "b"]
-    assert rows[0].width == 224
+    assert rows[0].width == 316  # CoDA default depth 2
     assert all(abs(r.rel_diff) <= 0.02 for r in rows)
     assert capsys.readouterr() == ("", "")
+
+
+def test_paper_yaml_widths_are_the_table4_widths():
+    """config/paper.yaml sizes LV, GO and SM with the widths checked above, at depth 2."""
+    import pathlib
+
+    import yaml
+
+    config = yaml.safe_load((pathlib.Path(__file__).parents[1] / "config" / "paper.yaml")
+                            .read_text())
+    assert {b: o["depth"] for b, o in config["models"]["backbones"].items()} == {
+        "ncf": 2, "coda": 2, "geps": 2, "cavia": 2}
+    for name, (_, backbone, _, experts, _, width) in TABLE4.items():
+        dataset = name.split("/")[0]
+        variant = f"mixer{experts}"
+        assert config["experiments"][dataset]["variant_options"][variant][backbone] == {
+            "width": width}, name
+
+
+def test_geps_expert_of_the_authors_size():
+    """The ODEBench-10B GEPS expert (2-D states, d_m = 4, root 2 -> 64 -> 64 -> 2): 4,482 root
+    weights and biases, 2 Swish slopes and 3 x 520 entries of A, B and A_b."""
+    count = active_count("geps", 2, 40, 10, split_contexts=True,
+                         options={"width": 64, "depth": 2})
+    assert count == 4482 + 2 + 3 * 520 == 6044

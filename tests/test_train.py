@@ -15,6 +15,7 @@ import pytest
 from train_toys import FAST_SOLVER, ContextLinear, random_data, toy_mixer
 
 import mixer.train_step as train_step_module
+from mixer.gating import GateConfig
 from mixer.layer import MixER
 from mixer.io.checkpoints import load_checkpoint, read_metadata
 from mixer.schedules import weights_schedule
@@ -171,8 +172,10 @@ def test_gate_trainable_only_in_naive_variant():
         assert (theta.gate is None) is not naive
 
 
-def _run_steps(model, cfg, train, steps):
-    state = init_train_state(model, jnp.zeros((NUM_ENVS, CTX)), cfg, key=jax.random.key(3))
+def _run_steps(model, cfg, train, steps, contexts=None):
+    if contexts is None:
+        contexts = jnp.zeros((NUM_ENVS, model.context_size))
+    state = init_train_state(model, contexts, cfg, key=jax.random.key(3))
     step = make_outer_step(model, cfg, train)
     infos = []
     for _ in range(steps):
@@ -201,8 +204,9 @@ def test_mixer_gate_changes_only_by_gate_update(data, monkeypatch):
     model = _model()
     cfg = dataclasses.replace(BASE, gate_update_every=0)
     state, infos = _run_steps(model, cfg, data[0], 3)
-    # the outer step is traced once (one trace for both phases) and never again
-    assert len(traces) == 1
+    # the outer step is traced once and never again: one loss trace per phase (each phase
+    # differentiates only its own block)
+    assert len(traces) == 2
     np.testing.assert_array_equal(state.model.gate, model.gate)  # no gradient reaches W
     assert float(jnp.max(jnp.abs(state.model.experts.base - model.experts.base))) > 1e-4
     assert float(jnp.max(jnp.abs(state.model.shifts))) > 0
@@ -210,9 +214,10 @@ def test_mixer_gate_changes_only_by_gate_update(data, monkeypatch):
 
 
 def test_loss_and_gate_traced_once_for_both_phases(data, monkeypatch):
-    """Both phases share one traced loss and one traced gate update (compile time)."""
+    """One outer step traces the loss once per phase (phase-specific gradients) and the gate
+    update with its loss matrix once for both phases (compile time)."""
     calls = {"loss": 0, "matrix": 0}
-    real_loss, real_matrix = train_step_module.batch_loss, MixER.loss_matrix
+    real_loss, real_matrix = train_step_module.batch_loss, MixER.loss_matrix_and_steps
 
     def loss(*args, **kwargs):
         calls["loss"] += 1
@@ -223,9 +228,9 @@ def test_loss_and_gate_traced_once_for_both_phases(data, monkeypatch):
         return real_matrix(self, *args, **kwargs)
 
     monkeypatch.setattr(train_step_module, "batch_loss", loss)
-    monkeypatch.setattr(MixER, "loss_matrix", matrix)
+    monkeypatch.setattr(MixER, "loss_matrix_and_steps", matrix)
     state, infos = _run_steps(_model(), BASE, data[0], 2)
-    assert calls == {"loss": 1, "matrix": 1}
+    assert calls == {"loss": 2, "matrix": 1}
     assert all(bool(jnp.all(i.weights.gate_updated)) and bool(jnp.all(i.contexts.gate_updated))
                for i in infos)
 
@@ -432,9 +437,9 @@ def _ar_series(num_envs, num_times, seed):
 
 
 def test_teacher_forced_models_are_selected_on_the_teacher_forced_loss():
-    """For a teacher-forced backbone, validation scores the teacher-forced prediction (what
-    training fits), not the free run; on a planted problem where that keeps improving, the
-    selected state is not the first validated one."""
+    """For a teacher-forced backbone, validation scores the training loss of the teacher-forced
+    prediction (what training fits), not the free run; on a planted problem where that keeps
+    improving, the selected state is not the first validated one."""
     from mixer.adapt import evaluate
     from mixer.layer import make_mixer
     from mixer.train import validation_metric
@@ -475,3 +480,80 @@ def test_train_seconds_count_every_attempt(data, interrupted, tmp_path):
     assert before < resumed.train_seconds <= before + this_attempt
     final = read_metadata(tmp_path / CHECKPOINT_NAME)["train_seconds"]
     assert before < final <= resumed.train_seconds
+
+
+# ------------------------------------------------------------------ the gate update's cost
+def _random_contexts(context_size=CTX, seed=11):
+    return 0.5 * jax.random.normal(jax.random.key(seed), (NUM_ENVS, context_size))
+
+
+def test_abandoned_gate_update_computes_no_loss_matrix(data):
+    """K-means runs first: when it abandons the update (equal contexts leave clusters empty)
+    no loss matrix is computed; when it keeps every cluster, one is."""
+    _, (info,) = _run_steps(_model(), BASE, data[0], 1)  # contexts all 0 during the weights
+    w = info.weights
+    assert np.all(w.gate_updated) and np.all(w.gate_empty)
+    assert not np.any(w.gate_matrix) and np.all(w.gate_steps_max == 0)
+    cfg = dataclasses.replace(BASE, gate=GateConfig(on_empty="reseed"))
+    _, (info,) = _run_steps(_model(), cfg, data[0], 1, contexts=_random_contexts())
+    for phase in (info.weights, info.contexts):
+        assert np.all(phase.gate_matrix) and not np.any(phase.gate_empty)
+
+
+def _reference_gate(self, state, data, index, key):
+    """The gate update as it was specified first: the full loss matrix (``gate_update`` on
+    ``reference_loss_matrix``) at every due step, whatever K-means then does."""
+    from mixer.gating import gate_update
+
+    if not self.gate_on:
+        return state, train_step_module._GateOut.without_matrix(False, False)
+    cfg = self.cfg
+
+    def update(s):
+        lm = s.model.reference_loss_matrix(s.contexts, data.x, data.t, cfg.solver)
+        res = gate_update(s.contexts, lm, s.model.gate, s.centroids, s.has_centroids, key=key,
+                          cfg=cfg.gate)
+        out = train_step_module._GateOut.without_matrix(True, False)._replace(
+            empty=res.empty_cluster, loss_finite=jnp.all(jnp.isfinite(lm)))
+        return train_step_module._with_gate(s, res), out
+
+    n = cfg.inner_steps_weights + cfg.inner_steps_contexts
+    due = ((index + 1) % cfg.gate_update_every == 0) & (index >= cfg.gate_warmup * n)
+    return train_step_module._filter_cond(
+        due, update, lambda s: (s, train_step_module._GateOut.without_matrix(False, False)),
+        state)
+
+
+def _geps_model():
+    from mixer.layer import make_mixer
+
+    return make_mixer("geps", 2, 4, 2, split_contexts=True, naive=False,
+                      options={"width": 8, "depth": 2}, key=jax.random.key(0))
+
+
+@pytest.mark.parametrize("backbone", ["toy", pytest.param("geps", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("on_empty", ["stop", "reseed"])
+def test_gate_updates_equal_the_reference_update(data, monkeypatch, backbone, on_empty):
+    """K-means first, no matrix for an abandoned update, the expert-shared forward-only loss
+    solve (GEPS): the training run is the one the plain update (full loss matrix every time,
+    then ``gate_update``) gives."""
+    model = _model() if backbone == "toy" else _geps_model()
+    cfg = dataclasses.replace(BASE, gate=GateConfig(on_empty=on_empty), min_window=1.0)
+    contexts = _random_contexts(model.context_size)
+    state, infos = _run_steps(model, cfg, data[0], 2, contexts=contexts)
+    monkeypatch.setattr(train_step_module._Step, "gate", _reference_gate)
+    # another (unused) setting, so that the compiled step of the first run is not reused
+    other = dataclasses.replace(cfg, checkpoint_every=cfg.checkpoint_every + 1)
+    ref_state, ref_infos = _run_steps(model, other, data[0], 2, contexts=contexts)
+    for info, ref in zip(infos, ref_infos, strict=True):
+        for a, b in ((info.weights, ref.weights), (info.contexts, ref.contexts)):
+            np.testing.assert_array_equal(a.gate_empty, b.gate_empty)
+            np.testing.assert_array_equal(a.gate_matrix, ~b.gate_empty)
+        np.testing.assert_array_equal(info.routed, ref.routed)
+    np.testing.assert_allclose(state.model.gate, ref_state.model.gate, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(state.contexts, ref_state.contexts, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(state.has_centroids, ref_state.has_centroids)
+    for a, b in zip(jax.tree.leaves(eqx.filter(state.model.experts, eqx.is_array)),
+                    jax.tree.leaves(eqx.filter(ref_state.model.experts, eqx.is_array)),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -35,8 +35,8 @@ __all__ = ["CAVIA"]
 
 
 class CAVIA(AbstractBackbone):
-    """CAVIA expert. Options: ``width`` (64), ``depth`` (3 hidden layers) of the MLP on
-    ``[x; ξ]``; ``inner_steps`` (3) and ``inner_lr`` (0.1) of the inner SGD loop."""
+    """CAVIA expert. Options: ``width`` (64), ``depth`` (2 hidden layers: three linear layers)
+    of the MLP on ``[x; ξ]``; ``inner_steps`` (3) and ``inner_lr`` (0.1) of the inner SGD loop."""
 
     net: SwishMLP
     state_size: int = eqx.field(static=True)
@@ -52,7 +52,7 @@ class CAVIA(AbstractBackbone):
         *,
         key: PRNGKeyArray,
         width: int = 64,
-        depth: int = 3,
+        depth: int = 2,
         inner_steps: int = 3,
         inner_lr: float = 0.1,
     ):

@@ -6,6 +6,11 @@ array ``(*shape_of_parameter, d)`` per root parameter; stacked row-wise these bl
 ``(n_root_params, d)`` matrix. The Swish slopes are shared across environments (not adapted).
 ``θ_e`` is formed once per ``predict`` call and the vector field only applies it.
 
+For the gate's loss matrix (every expert on every environment) the same field is applied
+without forming ``θ_e``: ``W_e h = W h + Σ_k ξ_k H_k h = [W, H] [h; ξ ⊗ h]`` with ``H`` the
+weight blocks of ``W_h`` laid out as an ``(out, in · d)`` matrix, so every weight is shared by
+all environments and each layer is one matrix product over them (``shared_field``).
+
 Initialisation of ``W_h``: i.i.d. normal with standard deviation ``hyper_init_std`` (default
 1e-2). Not zeros: contexts start at 0, and with ``W_h = 0`` neither ``W_h`` nor the contexts
 would ever receive a gradient (``∂L/∂ξ = W_hᵀ ∂L/∂θ_e`` and ``∂L/∂W_h = ∂L/∂θ_e ξᵀ``).
@@ -17,15 +22,16 @@ import equinox as eqx
 import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from mixer.backbones.base import AbstractBackbone
-from mixer.backbones.mlp import Biases, SwishMLP, Weights, rollout_mlp
+from mixer.backbones.mlp import Biases, SwishMLP, Weights, rollout_mlp, swish
+from mixer.backbones.shared_field import AbstractSharedFieldBackbone
 from mixer.solve import SolverConfig
 
 __all__ = ["CoDA"]
 
 
-class CoDA(AbstractBackbone):
-    """CoDA expert. Options: ``width`` (64), ``depth`` (3 hidden layers), ``hyper_init_std``
+class CoDA(AbstractSharedFieldBackbone):
+    """CoDA expert. Options: ``width`` (64), ``depth`` (2 hidden layers, i.e. three linear
+    layers), ``hyper_init_std``
     (1e-2, standard deviation of the hypernetwork's initial entries)."""
 
     root: SwishMLP
@@ -41,7 +47,7 @@ class CoDA(AbstractBackbone):
         *,
         key: PRNGKeyArray,
         width: int = 64,
-        depth: int = 3,
+        depth: int = 2,
         hyper_init_std: float = 1e-2,
     ):
         k_root, k_hyper = jax.random.split(key)
@@ -68,6 +74,30 @@ class CoDA(AbstractBackbone):
         )
         return weights, biases
 
+    def env_factors(self, ctx: Float[Array, " d"]) -> tuple[Float[Array, " d"], Biases]:
+        """The per-environment part of the shared field: ξ and the adapted biases."""
+        biases = tuple(
+            b + h @ ctx for b, h in zip(self.root.biases, self.hyper_biases, strict=True)
+        )
+        return ctx, biases
+
+    def shared_field(
+        self, factors: tuple[Float[Array, " d"], Biases], y: Float[Array, " D"]
+    ) -> Float[Array, " D"]:
+        """``h ↦ W h + H (h ⊗ ξ) + b_e`` per layer (Swish between layers): the root MLP with
+        ``θ_e`` (up to rounding), no per-environment weight matrix formed."""
+        ctx, biases = factors
+        betas = self.root.betas
+        h = y
+        layers = zip(self.root.weights, self.hyper_weights, biases, strict=True)
+        for i, (w, hyper, bias) in enumerate(layers):
+            out, fan_in, d = hyper.shape
+            kron = (h[:, None] * ctx[None, :]).reshape(fan_in * d)
+            h = w @ h + hyper.reshape(out, fan_in * d) @ kron + bias
+            if i < betas.shape[0]:
+                h = swish(h, betas[i])
+        return h
+
     def predict(
         self,
         ctx: Float[Array, " d"],
@@ -76,6 +106,8 @@ class CoDA(AbstractBackbone):
         solver: SolverConfig,
         scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "traj time D"]:
-        """Form ``θ_e`` once, then roll out the root MLP with it from ``x[:, 0]``."""
+        """Form ``θ_e`` once, then roll out the root MLP with it from ``x[:, 0]`` (one
+        per-environment matrix per layer: cheaper than ``shared_field`` when each environment
+        has its own expert anyway, as in the routed forward pass)."""
         weights, biases = self.adapted_weights(ctx)
         return rollout_mlp(weights, biases, self.root.betas, x[:, 0], t, solver, scale)

@@ -6,10 +6,10 @@ Every weight matrix ``W`` (out × in) of the root MLP becomes ``W + A diag(ξ) B
 with ``A_b`` (out × d). ``A``, ``B`` and ``A_b`` are initialised Glorot (Xavier) uniform; with
 contexts starting at 0 the initial field is the plain root MLP. The Swish slopes are shared.
 
-``predict`` applies the update in factored form, ``W h + (A diag(ξ)) (B h)``: the
-context-dependent factors ``A diag(ξ)`` and the adapted biases are formed once per call, and
-the shared ``W`` and ``B`` stay shared across every environment of a batch (one dense matrix
-product for all of them instead of one per-environment ``W + A diag(ξ) B``).
+The field is applied in factored form, ``W h + A (ξ ⊙ (B h)) + b + A_b ξ``: the only
+per-environment parts are ξ and the adapted biases (``env_factors``), and ``W``, ``A`` and
+``B`` stay shared by every environment of a batch, so each is one matrix product for all of
+them (``AbstractSharedFieldBackbone``) instead of one per-environment ``W + A diag(ξ) B``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ import equinox as eqx
 import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from mixer.backbones.base import AbstractBackbone
 from mixer.backbones.mlp import Biases, SwishMLP, Weights, swish
-from mixer.solve import SolverConfig, solve_many
+from mixer.backbones.shared_field import AbstractSharedFieldBackbone
 
 __all__ = ["GEPS", "low_rank_update"]
 
@@ -37,8 +36,9 @@ def low_rank_update(
     return w + (a * ctx) @ b
 
 
-class GEPS(AbstractBackbone):
-    """GEPS expert. Options: ``width`` (64), ``depth`` (3 hidden layers) of the root MLP."""
+class GEPS(AbstractSharedFieldBackbone):
+    """GEPS expert. Options: ``width`` (64), ``depth`` (2 hidden layers, i.e. three linear
+    layers) of the root MLP."""
 
     root: SwishMLP
     lora_a: tuple[Float[Array, "out d"], ...]
@@ -54,7 +54,7 @@ class GEPS(AbstractBackbone):
         *,
         key: PRNGKeyArray,
         width: int = 64,
-        depth: int = 3,
+        depth: int = 2,
     ):
         k_root, k_a, k_b, k_bias = jax.random.split(key, 4)
         self.root = SwishMLP(state_size, state_size, width, depth, key=k_root)
@@ -82,35 +82,25 @@ class GEPS(AbstractBackbone):
         biases = tuple(b + a @ ctx for b, a in zip(self.root.biases, self.bias_a, strict=True))
         return weights, biases
 
-    def adapted_factors(
+    def env_factors(
         self, ctx: Float[Array, " d"]
-    ) -> tuple[tuple[Float[Array, "out d"], ...], Biases]:
-        """The context-dependent parts of the factored field: ``A diag(ctx)`` of every layer
-        and the adapted biases ``b + A_b ctx``."""
-        scaled = tuple(a * ctx for a in self.lora_a)
+    ) -> tuple[Float[Array, " d"], Biases]:
+        """The per-environment part of the factored field: ξ itself and the adapted biases
+        ``b + A_b ξ`` of every layer."""
         biases = tuple(b + a @ ctx for b, a in zip(self.root.biases, self.bias_a, strict=True))
-        return scaled, biases
+        return ctx, biases
 
-    def predict(
-        self,
-        ctx: Float[Array, " d"],
-        x: Float[Array, "traj time D"],
-        t: Float[Array, " time"],
-        solver: SolverConfig,
-        scale: Float[Array, ""] | None = None,
-    ) -> Float[Array, "traj time D"]:
-        """Form the context factors once, then roll out the factored field from ``x[:, 0]``;
-        equal (up to rounding) to the root MLP with ``adapted_weights(ctx)``."""
-        scaled, biases = self.adapted_factors(ctx)
-        weights, lora_b, betas = self.root.weights, self.lora_b, self.root.betas
-
-        def field(_, y: Float[Array, " D"]) -> Float[Array, " D"]:
-            h = y
-            for i, (w, a, b, bias) in enumerate(zip(weights, scaled, lora_b, biases,
-                                                    strict=True)):
-                h = w @ h + a @ (b @ h) + bias
-                if i < betas.shape[0]:
-                    h = swish(h, betas[i])
-            return h
-
-        return solve_many(field, x[:, 0], t, solver, scale=scale)
+    def shared_field(
+        self, factors: tuple[Float[Array, " d"], Biases], y: Float[Array, " D"]
+    ) -> Float[Array, " D"]:
+        """``h ↦ W h + A (ξ ⊙ (B h)) + b_e`` per layer (Swish between layers): the root MLP
+        with the adapted weights ``W + A diag(ξ) B`` (up to rounding)."""
+        ctx, biases = factors
+        betas = self.root.betas
+        h = y
+        layers = zip(self.root.weights, self.lora_a, self.lora_b, biases, strict=True)
+        for i, (w, a, b, bias) in enumerate(layers):
+            h = w @ h + a @ (ctx * (b @ h)) + bias
+            if i < betas.shape[0]:
+                h = swish(h, betas[i])
+        return h

@@ -54,7 +54,7 @@ def _second_order_jet(fn, point: Array, direction: Array) -> tuple[Array, Array,
 class NCF(AbstractBackbone):
     """Neural Context Flow expert with Taylor-expanded contextual self-modulation.
 
-    Options: ``width`` (64) and ``depth`` (3 hidden layers) of the main MLP;
+    Options: ``width`` (64) and ``depth`` (2 hidden layers: three linear layers) of the main MLP;
     ``ctx_features`` (32) / ``ctx_depth`` (1) and ``state_features`` (32) / ``state_depth`` (1)
     of the sub-networks (their hidden width equals their output size); ``taylor_order``
     (0, 1 or 2; default 2).
@@ -74,7 +74,7 @@ class NCF(AbstractBackbone):
         *,
         key: PRNGKeyArray,
         width: int = 64,
-        depth: int = 3,
+        depth: int = 2,
         ctx_features: int = 32,
         ctx_depth: int = 1,
         state_features: int = 32,

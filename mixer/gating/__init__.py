@@ -21,5 +21,9 @@ from mixer.gating.lstsq import fit_gate as fit_gate, proxy_targets as proxy_targ
 from mixer.gating.update import (
     GateConfig as GateConfig,
     GateUpdateResult as GateUpdateResult,
+    gate_abandoned as gate_abandoned,
+    gate_fit as gate_fit,
+    gate_kmeans as gate_kmeans,
     gate_update as gate_update,
+    gate_update_keys as gate_update_keys,
 )

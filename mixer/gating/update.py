@@ -1,7 +1,9 @@
 """The gate update (SPEC §2.4, paper Algorithm 1 with Algorithm 2): K-means on the contexts,
 cluster-expert pairing by median loss, least-squares fit of the gate.
 
-``gate_update`` is pure and jit-compatible with the config static::
+``gate_update`` is pure and jit-compatible with the config static; it composes
+``gate_kmeans`` (step 1) and ``gate_fit`` (steps 2-4), which training calls separately so that
+no loss matrix is computed for an update that K-means abandons::
 
     update = jax.jit(gate_update, static_argnames="cfg")
 """
@@ -17,7 +19,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from mixer.gating.assignment import PAIRINGS, cluster_median_losses, get_pairing
 from mixer.gating.gate import GateState
-from mixer.gating.kmeans import ON_EMPTY, kmeans
+from mixer.gating.kmeans import ON_EMPTY, KMeansResult, kmeans
 from mixer.gating.lstsq import fit_gate, proxy_targets
 
 
@@ -92,6 +94,73 @@ def _check_shapes(contexts, loss_matrix, weights, centroids) -> None:
             raise ValueError(f"{name} has shape {tuple(got)}, expected {want}")
 
 
+def gate_kmeans(
+    contexts: Float[Array, "E d"],
+    centroids: Float[Array, "M d"],
+    has_centroids: Bool[Array, ""],
+    *,
+    key: PRNGKeyArray,
+    cfg: GateConfig,
+) -> KMeansResult:
+    """Step 1 of the gate update: K-means (L1, Alg. 2) on ``contexts`` with M clusters,
+    warm-started from ``centroids`` when ``has_centroids`` else from U(-init_scale,
+    init_scale) drawn with ``key``. When the result is ``empty`` the update is abandoned
+    (``gate_abandoned``) and needs no loss matrix."""
+    fresh = jr.uniform(
+        key, centroids.shape, dtype=contexts.dtype,
+        minval=-cfg.init_scale, maxval=cfg.init_scale,
+    )
+    start = jnp.where(has_centroids, centroids.astype(contexts.dtype), fresh)
+    return kmeans(contexts, start, max_iter=cfg.max_iter, tol=cfg.tol, on_empty=cfg.on_empty)
+
+
+def gate_fit(
+    contexts: Float[Array, "E d"],
+    loss_matrix: Float[Array, "M E"],
+    clusters: KMeansResult,
+    weights: Float[Array, "d_plus_1 M"],
+    *,
+    key: PRNGKeyArray,
+    cfg: GateConfig,
+) -> GateUpdateResult:
+    """Steps 2-4 of the gate update after K-means (``clusters``): per-cluster median losses,
+    pairing (``cfg.pairing``) and the least-squares gate with N(0, noise_std²) noise drawn with
+    ``key``. When ``clusters.empty`` the gate is left unchanged (``weights``) and the
+    centroids are forgotten; ``gate_abandoned`` gives that result without a loss matrix."""
+    num_experts = weights.shape[1]
+    medians = cluster_median_losses(loss_matrix, clusters.labels, num_experts)
+    assignment = get_pairing(cfg.pairing)(medians)
+    targets = proxy_targets(clusters.labels, assignment, num_experts)
+    fitted = fit_gate(contexts, targets, key=key, noise_std=cfg.noise_std)
+    return GateUpdateResult(
+        weights=jnp.where(clusters.empty, weights, fitted.astype(weights.dtype)),
+        centroids=clusters.centroids,
+        has_centroids=~clusters.empty,
+        labels=clusters.labels,
+        assignment=assignment,
+        converged=clusters.converged,
+        iterations=clusters.iterations,
+        empty_cluster=clusters.empty,
+    )
+
+
+def gate_abandoned(clusters: KMeansResult, weights: Float[Array, "d_plus_1 M"]
+                   ) -> GateUpdateResult:
+    """The result of an update whose K-means left a cluster empty: the gate unchanged, the
+    centroids forgotten (the fields ``gate_fit`` gives in that case), and ``assignment`` -1
+    (no loss matrix was computed, so no pairing was made)."""
+    return GateUpdateResult(
+        weights=weights,
+        centroids=clusters.centroids,
+        has_centroids=~clusters.empty,
+        labels=clusters.labels,
+        assignment=jnp.full((weights.shape[1],), -1, jnp.int32),
+        converged=clusters.converged,
+        iterations=clusters.iterations,
+        empty_cluster=clusters.empty,
+    )
+
+
 def gate_update(
     contexts: Float[Array, "E d"],
     loss_matrix: Float[Array, "M E"],
@@ -102,7 +171,7 @@ def gate_update(
     key: PRNGKeyArray,
     cfg: GateConfig,
 ) -> GateUpdateResult:
-    """One gate update (Alg. 1).
+    """One gate update (Alg. 1): ``gate_kmeans`` then ``gate_fit``.
 
     1. K-means (L1, Alg. 2) on ``contexts`` with M clusters, warm-started from ``centroids``
        when ``has_centroids`` else from U(-init_scale, init_scale) drawn with ``key``.
@@ -113,7 +182,9 @@ def gate_update(
        N(0, noise_std²) noise (drawn with ``key``) added to the contexts.
 
     If a cluster is empty at the end of K-means (see ``GateConfig.on_empty``) the gate is left
-    unchanged and the centroids are forgotten.
+    unchanged and the centroids are forgotten. Training calls the two halves itself, so that
+    the loss matrix is only computed when K-means did not abandon the update
+    (``gate_update_keys`` gives the keys of each half).
 
     Args:
         contexts: the contexts of all training environments, ``(E, d)``.
@@ -128,27 +199,12 @@ def gate_update(
         A ``GateUpdateResult``.
     """
     _check_shapes(contexts, loss_matrix, weights, centroids)
-    num_experts = weights.shape[1]
+    key_init, key_noise = gate_update_keys(key)
+    clusters = gate_kmeans(contexts, centroids, has_centroids, key=key_init, cfg=cfg)
+    return gate_fit(contexts, loss_matrix, clusters, weights, key=key_noise, cfg=cfg)
+
+
+def gate_update_keys(key: PRNGKeyArray) -> tuple[PRNGKeyArray, PRNGKeyArray]:
+    """The keys ``gate_update`` gives ``gate_kmeans`` and ``gate_fit``."""
     key_init, key_noise = jr.split(key)
-    fresh = jr.uniform(
-        key_init, centroids.shape, dtype=contexts.dtype,
-        minval=-cfg.init_scale, maxval=cfg.init_scale,
-    )
-    start = jnp.where(has_centroids, centroids.astype(contexts.dtype), fresh)
-    clusters = kmeans(contexts, start, max_iter=cfg.max_iter, tol=cfg.tol, on_empty=cfg.on_empty)
-
-    medians = cluster_median_losses(loss_matrix, clusters.labels, num_experts)
-    assignment = get_pairing(cfg.pairing)(medians)
-    targets = proxy_targets(clusters.labels, assignment, num_experts)
-    fitted = fit_gate(contexts, targets, key=key_noise, noise_std=cfg.noise_std)
-
-    return GateUpdateResult(
-        weights=jnp.where(clusters.empty, weights, fitted.astype(weights.dtype)),
-        centroids=clusters.centroids,
-        has_centroids=~clusters.empty,
-        labels=clusters.labels,
-        assignment=assignment,
-        converged=clusters.converged,
-        iterations=clusters.iterations,
-        empty_cluster=clusters.empty,
-    )
+    return key_init, key_noise

@@ -11,7 +11,7 @@ from backbone_helpers import CONTEXT, HEUN, STATE
 
 from mixer.backbones.coda import CoDA
 from mixer.backbones.geps import GEPS
-from mixer.backbones.mlp import layer_sizes, rollout_mlp
+from mixer.backbones.mlp import apply_mlp, layer_sizes, rollout_mlp
 from mixer.solve import solve_many
 
 SMALL = {"width": 8, "depth": 2}
@@ -89,7 +89,7 @@ def test_geps_glorot_uniform_initialisation():
 
 
 @pytest.mark.parametrize(("cls", "method"), [(CoDA, "adapted_weights"),
-                                             (GEPS, "adapted_factors")],
+                                             (GEPS, "env_factors")],
                          ids=["CoDA", "GEPS"])
 def test_adapted_weights_are_formed_once_per_predict(cls, method, monkeypatch, toy_data):
     """Tracing a rollout forms the context-adapted parameters once, not per field evaluation."""
@@ -105,3 +105,30 @@ def test_adapted_weights_are_formed_once_per_predict(cls, method, monkeypatch, t
     monkeypatch.setattr(cls, method, counting)
     jax.eval_shape(lambda c: model.predict(c, x, t, HEUN), CTX)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("cls", [CoDA, GEPS], ids=lambda c: c.__name__)
+def test_shared_field_is_the_root_mlp_with_adapted_weights(cls):
+    """``shared_field(env_factors(ξ), y)`` (weights shared by every environment, no
+    per-environment matrix) equals the root MLP with the adapted weights of ξ, batched over
+    environments and states as the loss matrix batches it."""
+    model = cls(STATE, CONTEXT, key=jax.random.key(8), width=8, depth=2)
+    ctxs = 0.7 * jax.random.normal(jax.random.key(9), (5, CONTEXT))
+    ys = jax.random.normal(jax.random.key(10), (5, 3, STATE))
+
+    def shared(ctx, y):
+        return jax.vmap(lambda v: model.shared_field(model.env_factors(ctx), v))(y)
+
+    def dense(ctx, y):
+        weights, biases = model.adapted_weights(ctx)
+        return jax.vmap(lambda v: apply_mlp(weights, biases, model.root.betas, v))(y)
+
+    np.testing.assert_allclose(jax.vmap(shared)(ctxs, ys), jax.vmap(dense)(ctxs, ys),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [CoDA, GEPS], ids=lambda c: c.__name__)
+def test_default_root_mlp_has_three_linear_layers(cls):
+    """SPEC §2.2: the paper's "3-layer MLP" is three linear layers (two hidden layers)."""
+    model = cls(STATE, CONTEXT, key=jax.random.key(11))
+    assert [w.shape for w in model.root.weights] == [(64, STATE), (64, 64), (STATE, 64)]

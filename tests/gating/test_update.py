@@ -131,3 +131,31 @@ def test_shape_mismatch_is_reported():
     with pytest.raises(ValueError, match="loss_matrix"):
         gate_update(jnp.zeros((5, 2)), jnp.zeros((5, 3)), weights, centroids, has,
                     key=jr.key(0), cfg=GateConfig())
+
+
+@pytest.mark.parametrize("on_empty", ["stop", "reseed"])
+@pytest.mark.parametrize("spread", [0.0, 1.0])  # equal contexts: K-means abandons the update
+def test_split_update_equals_gate_update(on_empty, spread):
+    """Training calls ``gate_kmeans`` and then ``gate_fit`` (or ``gate_abandoned`` without a
+    loss matrix when K-means left a cluster empty) with the keys of ``gate_update_keys``: the
+    same result as ``gate_update``."""
+    from mixer.gating import gate_abandoned, gate_fit, gate_kmeans, gate_update_keys
+
+    cfg = GateConfig(on_empty=on_empty)
+    contexts = spread * jr.normal(jr.key(3), (12, 4))
+    loss_matrix = jr.uniform(jr.key(4), (3, 12))
+    weights = jr.normal(jr.key(5), (5, 3))
+    state = initial_gate_state(3, 4)
+    key = jr.key(6)
+    full = UPDATE(contexts, loss_matrix, weights, state.centroids, state.has_centroids, key=key,
+                  cfg=cfg)
+    key_init, key_noise = gate_update_keys(key)
+    clusters = gate_kmeans(contexts, state.centroids, state.has_centroids, key=key_init, cfg=cfg)
+    assert bool(clusters.empty) == bool(full.empty_cluster) == (spread == 0.0)
+    split = (gate_abandoned(clusters, weights) if clusters.empty else
+             gate_fit(contexts, loss_matrix, clusters, weights, key=key_noise, cfg=cfg))
+    for name in ("weights", "centroids", "has_centroids", "labels", "converged", "iterations",
+                 "empty_cluster"):
+        np.testing.assert_array_equal(getattr(split, name), getattr(full, name), err_msg=name)
+    if not clusters.empty:
+        np.testing.assert_array_equal(split.assignment, full.assignment)
