@@ -79,14 +79,21 @@ def _adapt_one(model: MixER, x, t, key, cfg: AdaptConfig):
 @eqx.filter_jit
 def _adapt_all(model: MixER, x, t, keys, cfg: AdaptConfig):
     chunk = cfg.batch_size or x.shape[0]
-    return jax.lax.map(lambda a: _adapt_one(model, *a, cfg), (x, t, keys),
-                       batch_size=min(chunk, x.shape[0]))
+
+    def one(env):
+        x_env, t_env, key_env = env
+        return _adapt_one(model, x_env, t_env, key_env, cfg)
+
+    return jax.lax.map(one, (x, t, keys), batch_size=min(chunk, x.shape[0]))
 
 
 @eqx.filter_jit
 def _infer_all(model: MixER, x, t, solver: SolverConfig, steps: int | None, chunk: int):
-    return jax.lax.map(lambda a: model.infer_contexts(a[0][None], a[1][None], solver, steps),
-                       (x, t), batch_size=chunk)
+    return jax.lax.map(
+        lambda a: model.infer_contexts(a[0][None], a[1][None], solver, steps),
+        (x, t),
+        batch_size=chunk,
+    )
 
 
 def infer_contexts(
@@ -130,7 +137,12 @@ def adapt(
 @eqx.filter_jit
 def _evaluate(model: MixER, contexts, x, t, solver: SolverConfig, chunk: int, loss: bool):
     fn = model.loss_predict if loss else model.predict
-    return jax.lax.map(lambda a: fn(*a, solver), (contexts, x, t), batch_size=chunk)
+
+    def one(env):
+        ctx_env, x_env, t_env = env
+        return fn(ctx_env, x_env, t_env, solver)
+
+    return jax.lax.map(one, (contexts, x, t), batch_size=chunk)
 
 
 def evaluate(
@@ -162,7 +174,10 @@ def evaluate(
     num_traj = data.x.shape[1]
     if traj_chunk is None or traj_chunk >= num_traj or num_traj % traj_chunk:
         return _evaluate(model, contexts, data.x, data.t, solver, chunk, loss_predict)
-    parts = [_evaluate(model, contexts, data.x[:, i:i + traj_chunk], data.t, solver, chunk,
-                       loss_predict)
-             for i in range(0, num_traj, traj_chunk)]
+    parts = [
+        _evaluate(
+            model, contexts, data.x[:, i : i + traj_chunk], data.t, solver, chunk, loss_predict
+        )
+        for i in range(0, num_traj, traj_chunk)
+    ]
     return jnp.concatenate(parts, axis=1)

@@ -34,8 +34,11 @@ def fill_defaults(config: MutableMapping, schema: Mapping) -> None:
         if key not in config and "default" in sub:
             config[key] = copy.deepcopy(sub["default"])
         value = config.get(key)
-        if (isinstance(value, MutableMapping) and sub.get("type") == "object"
-                and not sub.get("x-overrides", False)):
+        if (
+            isinstance(value, MutableMapping)
+            and sub.get("type") == "object"
+            and not sub.get("x-overrides", False)
+        ):
             fill_defaults(value, sub)
 
 
@@ -47,8 +50,11 @@ def _key_path(error: jsonschema.ValidationError) -> str:
 def _describe(error: jsonschema.ValidationError) -> str:
     path = _key_path(error)
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unexpected = sorted(set(error.instance) - set(allowed))
+        # an object and its object schema here (jsonschema types them as possibly unset)
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        instance = error.instance if isinstance(error.instance, Mapping) else {}
+        allowed = sorted(schema.get("properties", {}))
+        unexpected = sorted(set(instance) - set(allowed))
         lines = []
         for key in unexpected:
             full = key if path == "<top level>" else f"{path}.{key}"
@@ -66,12 +72,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
         "enum": lambda: f"expected one of {error.validator_value}",
         "minItems": lambda: f"expected at least {error.validator_value} item(s)",
         "uniqueItems": lambda: "expected unique items",
-    }.get(error.validator, lambda: error.message)()
+    }.get(str(error.validator), lambda: error.message)()
     return f"config key '{path}': {expected}, got {error.instance!r}"
 
 
 def validate_config(config: MutableMapping, schema: Mapping) -> MutableMapping:
-    """Fill defaults into ``config`` and validate it; raise ``ConfigError`` listing every problem."""
+    """Fill defaults into ``config`` and validate it; raise ``ConfigError`` listing every
+    problem."""
     fill_defaults(config, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))

@@ -47,24 +47,20 @@ def _as_matrix(x: ArrayLike, name: str) -> np.ndarray:
     return array
 
 
-def _principal_axes(fit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, the (<= 2, d) leading components (largest |entry| positive) and their ratios."""
-    mean = fit.mean(axis=0)
-    _, s, vt = np.linalg.svd(fit - mean, full_matrices=False)
-    k = min(2, vt.shape[0])
-    axes = vt[:k]
-    signs = np.sign(axes[np.arange(k), np.argmax(np.abs(axes), axis=1)])
-    axes = axes * np.where(signs == 0, 1.0, signs)[:, None]
-    power = s**2
-    total = power.sum()
-    ratio = power[:k] / total if total > 0 else np.zeros(k)
-    return mean, axes, ratio
+def _fit_pca(fit: np.ndarray) -> tuple[Any, np.ndarray]:
+    """scikit-learn's PCA with up to two components fitted on ``fit`` (exact SVD, so the signs
+    follow ``svd_flip`` on the components: each one's largest-magnitude entry is positive), and
+    its explained variance ratios, 0 where the fitted set has no variance (sklearn's 0 / 0)."""
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=min(2, *fit.shape), svd_solver="full")
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero-variance sets give 0 / 0
+        pca.fit(fit)
+    return pca, np.nan_to_num(pca.explained_variance_ratio_, nan=0.0)
 
 
-def pca_2d(
-    contexts: ArrayLike, fit_on: ArrayLike | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Project contexts onto the first two principal components.
+def pca_2d(contexts: ArrayLike, fit_on: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Project contexts onto the first two principal components (scikit-learn's ``PCA``).
 
     Args:
         contexts: points to project, shape ``(N, d)`` (a 1-D array is read as ``d = 1``).
@@ -81,9 +77,9 @@ def pca_2d(
     fit = points if fit_on is None else _as_matrix(fit_on, "fit_on")
     if fit.shape[1] != points.shape[1]:
         raise ValueError(f"fit_on has {fit.shape[1]} features, contexts {points.shape[1]}")
-    mean, axes, ratio = _principal_axes(fit)
+    pca, ratio = _fit_pca(fit)
     coords = np.zeros((points.shape[0], 2))
-    coords[:, : axes.shape[0]] = (points - mean) @ axes.T
+    coords[:, : ratio.size] = pca.transform(points)
     padded = np.zeros(2)
     padded[: ratio.size] = ratio
     return coords, padded
@@ -163,8 +159,11 @@ def class_expert_counts(
         raise ValueError(f"{experts.size} routes for {codes.size} classes")
     if num_experts < 1:
         raise ValueError(f"num_experts must be >= 1, got {num_experts}")
-    if experts.size and (not np.issubdtype(experts.dtype, np.integer)
-                         or experts.min() < 0 or experts.max() >= num_experts):
+    if experts.size and (
+        not np.issubdtype(experts.dtype, np.integer)
+        or experts.min() < 0
+        or experts.max() >= num_experts
+    ):
         raise ValueError(f"routes must be integers in [0, {num_experts}), got {np.unique(experts)}")
     table = np.zeros((names.size, num_experts), dtype=np.int64)
     np.add.at(table, (codes, experts.astype(np.int64)), 1)
@@ -179,8 +178,10 @@ def count_table_markdown(
     if table.shape != (len(rows), len(columns)):
         raise ValueError(f"counts have shape {table.shape}, expected {(len(rows), len(columns))}")
     lines = ["| " + " | ".join([corner, *columns]) + " |", "|" + " --- |" * (len(columns) + 1)]
-    lines += ["| " + " | ".join([str(r), *(str(int(v)) for v in row)]) + " |"
-              for r, row in zip(rows, table, strict=True)]
+    lines += [
+        "| " + " | ".join([str(r), *(str(int(v)) for v in row)]) + " |"
+        for r, row in zip(rows, table, strict=True)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -354,8 +355,7 @@ def reinfer_contexts(
     lengths = {p.x.shape[2] for p in parts}
     if len(lengths) != 1:
         raise ValueError(f"splits have different series lengths {sorted(lengths)}")
-    data = EnvData(x=jnp.concatenate([p.x for p in parts]),
-                   t=jnp.concatenate([p.t for p in parts]))
+    data = EnvData(x=jnp.concatenate([p.x for p in parts]), t=jnp.concatenate([p.t for p in parts]))
     adapt_cfg = dataclasses.replace(spec.adapt, steps=int(steps))
     contexts, losses = adapt_run(dataclasses.replace(spec, adapt=adapt_cfg), model, data)
     return np.asarray(contexts), np.asarray(losses)

@@ -36,8 +36,9 @@ class EnvData(eqx.Module):
     @classmethod
     def from_arrays(cls, x, t) -> EnvData:
         """Build from array-likes, casting to float32 (the library's working precision)."""
-        return cls(x=jnp.asarray(np.asarray(x), jnp.float32),
-                   t=jnp.asarray(np.asarray(t), jnp.float32))
+        return cls(
+            x=jnp.asarray(np.asarray(x), jnp.float32), t=jnp.asarray(np.asarray(t), jnp.float32)
+        )
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> EnvData:

@@ -22,14 +22,31 @@ from mixer.config import config_hash
 from mixer.envdata import EnvData
 from mixer.gating import GateConfig
 from mixer.layer import MixER, active_param_count, make_mixer
-from mixer.metrics import (adjusted_rand, mse, per_family, relative_mse, relative_mse_per_env,
-                           routing_purity, tprmse)
+from mixer.metrics import (
+    adjusted_rand,
+    mse,
+    per_family,
+    relative_mse,
+    relative_mse_per_env,
+    routing_purity,
+    tprmse,
+)
 from mixer.solve import SolverConfig
 from mixer.train import FitResult, fit
 from mixer.train_config import TrainConfig
 
-__all__ = ["RunSpec", "parse_variant", "run_spec", "experiment_runs", "build_model", "train_run", "score",
-           "routing_summary", "adapt_run", "load_trained"]
+__all__ = [
+    "RunSpec",
+    "parse_variant",
+    "run_spec",
+    "experiment_runs",
+    "build_model",
+    "train_run",
+    "score",
+    "routing_summary",
+    "adapt_run",
+    "load_trained",
+]
 
 _VARIANT = re.compile(r"^(mixer|naive)(\d+)$")
 
@@ -89,8 +106,9 @@ def _solver(section: Mapping[str, Any]) -> SolverConfig:
     return SolverConfig(**section)
 
 
-def run_spec(models: Mapping[str, Any], experiment: Mapping[str, Any], backbone: str,
-             variant: str, seed: int) -> RunSpec:
+def run_spec(
+    models: Mapping[str, Any], experiment: Mapping[str, Any], backbone: str, variant: str, seed: int
+) -> RunSpec:
     """Merge the shared ``models`` config with an experiment's overrides into a RunSpec.
 
     Training settings: ``models.training``, then the experiment's ``training``, then its
@@ -99,23 +117,36 @@ def run_spec(models: Mapping[str, Any], experiment: Mapping[str, Any], backbone:
     ``variant_options[variant][backbone]``. The context size is ``context_sizes[backbone]``
     when given, else ``context_size``.
     """
-    training = {**models["training"], **experiment.get("training", {}),
-                **experiment.get("training_by_backbone", {}).get(backbone, {})}
+    training = {
+        **models["training"],
+        **experiment.get("training", {}),
+        **experiment.get("training_by_backbone", {}).get(backbone, {}),
+    }
     adaptation = {**models["adaptation"], **experiment.get("adaptation", {})}
     history_every = int(training.pop("history_every"))
     solver = _solver({**models["solver"], **experiment.get("solver", {})})
-    options = {**models["backbones"][backbone],
-               **experiment.get("backbone_options", {}).get(backbone, {}),
-               **experiment.get("variant_options", {}).get(variant, {}).get(backbone, {})}
+    options = {
+        **models["backbones"][backbone],
+        **experiment.get("backbone_options", {}).get(backbone, {}),
+        **experiment.get("variant_options", {}).get(variant, {}).get(backbone, {}),
+    }
     context_size = experiment.get("context_sizes", {}).get(backbone, experiment["context_size"])
-    train = TrainConfig(**{**training, "lr_boundaries": tuple(training["lr_boundaries"])},
-                        solver=solver, gate=GateConfig(**models["gate"]))
+    train = TrainConfig(
+        **{**training, "lr_boundaries": tuple(training["lr_boundaries"])},
+        solver=solver,
+        gate=GateConfig(**models["gate"]),
+    )
     return RunSpec(
-        dataset=experiment["dataset"], backbone=backbone, variant=variant, seed=int(seed),
+        dataset=experiment["dataset"],
+        backbone=backbone,
+        variant=variant,
+        seed=int(seed),
         context_size=int(context_size),
         split_contexts=bool(experiment["split_contexts"]),
-        options=tuple(sorted(options.items())), train=train,
-        adapt=AdaptConfig(**adaptation, solver=solver), history_every=history_every,
+        options=tuple(sorted(options.items())),
+        train=train,
+        adapt=AdaptConfig(**adaptation, solver=solver),
+        history_every=history_every,
     )
 
 
@@ -123,17 +154,28 @@ def experiment_runs(experiment: Mapping[str, Any]) -> list[tuple[str, str, int]]
     """The (backbone, variant, seed) runs of an experiment section: every backbone with its
     variants (``variants_by_backbone[backbone]`` when given, else ``variants``), every seed."""
     by_backbone = experiment.get("variants_by_backbone", {})
-    return [(b, v, int(s)) for b in experiment["backbones"]
-            for v in by_backbone.get(b, experiment["variants"]) for s in experiment["seeds"]]
+    return [
+        (b, v, int(s))
+        for b in experiment["backbones"]
+        for v in by_backbone.get(b, experiment["variants"])
+        for s in experiment["seeds"]
+    ]
 
 
 def build_model(spec: RunSpec, state_size: int) -> MixER:
     """The initial model of a run (all experts from the run's model key)."""
     num_experts, naive = parse_variant(spec.variant)
     key = jax.random.fold_in(jax.random.key(spec.seed), 0)
-    return make_mixer(spec.backbone, state_size, spec.context_size, num_experts,
-                      split_contexts=spec.split_contexts, naive=naive,
-                      options=dict(spec.options), key=key)
+    return make_mixer(
+        spec.backbone,
+        state_size,
+        spec.context_size,
+        num_experts,
+        split_contexts=spec.split_contexts,
+        naive=naive,
+        options=dict(spec.options),
+        key=key,
+    )
 
 
 def load_trained(spec: RunSpec, path: str) -> tuple[MixER, Any]:
@@ -148,9 +190,11 @@ def load_trained(spec: RunSpec, path: str) -> tuple[MixER, Any]:
 
     meta = read_metadata(path)
     if meta.get("training_settings") != spec.training_hash():
-        raise ValueError(f"{path} was trained with other training settings (hash "
-                         f"{meta.get('training_settings')} != {spec.training_hash()}); "
-                         "rerun the train stage")
+        raise ValueError(
+            f"{path} was trained with other training settings (hash "
+            f"{meta.get('training_settings')} != {spec.training_hash()}); "
+            "rerun the train stage"
+        )
     # Shapes only: building the real initial model runs (and compiles) every initialiser.
     template = eqx.filter_eval_shape(build_model, spec, int(meta["state_size"]))
     contexts = jax.ShapeDtypeStruct((int(meta["num_envs"]), spec.context_size), jnp.float32)
@@ -158,18 +202,42 @@ def load_trained(spec: RunSpec, path: str) -> tuple[MixER, Any]:
     return model, contexts
 
 
-def train_run(spec: RunSpec, train: EnvData, val: EnvData, *, tracker: Any,
-              checkpoint_dir: str | None, logger: Any = None) -> FitResult:
+def train_run(
+    spec: RunSpec,
+    train: EnvData,
+    val: EnvData,
+    *,
+    tracker: Any,
+    checkpoint_dir: str | None,
+    logger: Any = None,
+) -> FitResult:
     """Train one run from zero contexts (resuming from ``checkpoint_dir`` when one is there)."""
     model = build_model(spec, train.x.shape[-1])
     contexts = jnp.zeros((train.num_envs, spec.context_size), jnp.float32)
     key = jax.random.fold_in(jax.random.key(spec.seed), 1)
-    return fit(model, contexts, train, val, spec.train, key=key, tracker=tracker,
-               checkpoint_dir=checkpoint_dir, history_every=spec.history_every, logger=logger)
+    return fit(
+        model,
+        contexts,
+        train,
+        val,
+        spec.train,
+        key=key,
+        tracker=tracker,
+        checkpoint_dir=checkpoint_dir,
+        history_every=spec.history_every,
+        logger=logger,
+    )
 
 
-def score(model: MixER, contexts, data: EnvData, families: np.ndarray,
-          solver: SolverConfig, *, traj_chunk: int | None = None) -> dict[str, Any]:
+def score(
+    model: MixER,
+    contexts,
+    data: EnvData,
+    families: np.ndarray,
+    solver: SolverConfig,
+    *,
+    traj_chunk: int | None = None,
+) -> dict[str, Any]:
     """Test metrics of ``model`` with ``contexts`` on ``data`` (overall, per env, per family).
 
     Non-finite predictions (a diverged rollout) make ``finite`` false, list the environments

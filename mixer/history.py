@@ -8,8 +8,15 @@ import numpy as np
 
 __all__ = ["History", "HistoryRecorder"]
 
-_SCALARS = ("step", "train_loss", "loss_weights", "loss_contexts", "lr_weights", "val_rel_mse",
-            "gate_empty")
+_SCALARS = (
+    "step",
+    "train_loss",
+    "loss_weights",
+    "loss_contexts",
+    "lr_weights",
+    "val_rel_mse",
+    "gate_empty",
+)
 _GATE = ("gate_step", "gate_probs", "routed")
 
 
@@ -55,8 +62,15 @@ class HistoryRecorder:
         self._shape = (num_envs, num_experts)
         self._rows: dict[str, list] = {name: [] for name in _SCALARS + _GATE}
 
-    def add_step(self, step: int, *, loss_weights: np.ndarray, loss_contexts: np.ndarray,
-                 lr_weights: float, gate_empty: int) -> None:
+    def add_step(
+        self,
+        step: int,
+        *,
+        loss_weights: np.ndarray,
+        loss_contexts: np.ndarray,
+        lr_weights: float,
+        gate_empty: int,
+    ) -> None:
         """Record the scalars of one outer step (the per-inner-step losses of each phase)."""
         both = np.concatenate([loss_weights, loss_contexts]).astype(np.float64)
         rows = self._rows
@@ -64,7 +78,8 @@ class HistoryRecorder:
         rows["train_loss"].append(float(np.mean(both)) if both.size else np.nan)
         rows["loss_weights"].append(float(np.mean(loss_weights)) if loss_weights.size else np.nan)
         rows["loss_contexts"].append(
-            float(np.mean(loss_contexts)) if loss_contexts.size else np.nan)
+            float(np.mean(loss_contexts)) if loss_contexts.size else np.nan
+        )
         rows["lr_weights"].append(float(lr_weights))
         rows["val_rel_mse"].append(np.nan)
         rows["gate_empty"].append(int(gate_empty))
@@ -87,12 +102,18 @@ class HistoryRecorder:
         """The rows so far as arrays."""
         rows = self._rows
         dtypes = {"step": np.int64, "gate_empty": np.int64, "gate_step": np.int64}
-        out = {name: np.asarray(rows[name], dtype=dtypes.get(name, np.float64))
-               for name in _SCALARS + ("gate_step",)}
-        out["gate_probs"] = (np.stack(rows["gate_probs"]) if rows["gate_probs"]
-                             else np.zeros((0, *self._shape), np.float32))
-        out["routed"] = (np.stack(rows["routed"]) if rows["routed"]
-                         else np.zeros((0, self._shape[0]), np.int32))
+        out = {
+            name: np.asarray(rows[name], dtype=dtypes.get(name, np.float64))
+            for name in _SCALARS + ("gate_step",)
+        }
+        out["gate_probs"] = (
+            np.stack(rows["gate_probs"])
+            if rows["gate_probs"]
+            else np.zeros((0, *self._shape), np.float32)
+        )
+        out["routed"] = (
+            np.stack(rows["routed"]) if rows["routed"] else np.zeros((0, self._shape[0]), np.int32)
+        )
         return History(**out)
 
     @classmethod

@@ -63,9 +63,7 @@ def relative_mse(pred: ArrayLike, true: ArrayLike, threshold: float = 1e-6) -> f
     return float(np.sum(ratios) / count) if count else float("nan")
 
 
-def relative_mse_per_env(
-    pred: ArrayLike, true: ArrayLike, threshold: float = 1e-6
-) -> np.ndarray:
+def relative_mse_per_env(pred: ArrayLike, true: ArrayLike, threshold: float = 1e-6) -> np.ndarray:
     """Relative MSE of every environment (leading axis): the mean of the per-state ratios over
     the environment's included states (``||x|| > threshold``), shape ``(E,)``; NaN for an
     environment without any included state."""
@@ -122,30 +120,19 @@ def adjusted_rand(routes: ArrayLike, labels: ArrayLike | Sequence[Any]) -> float
     """Adjusted Rand index between the routing partition and the family partition (1 for
     identical partitions up to relabelling, about 0 for chance agreement).
 
-    Hubert and Arabie's index from the contingency table (the value scikit-learn's
-    ``adjusted_rand_score`` gives, 1.0 in its degenerate cases), in NumPy.
+    scikit-learn's ``adjusted_rand_score`` (Hubert and Arabie's index; 1.0 in its degenerate
+    cases: a single environment, or both partitions trivial) on the integer codes of any
+    hashable labels.
     """
+    from sklearn.metrics import adjusted_rand_score
+
     experts, families = _as_codes(routes, "routes"), _as_codes(labels, "labels")
     if experts.shape != families.shape:
         raise ValueError(f"{experts.size} routes for {families.size} labels")
-    table = np.zeros((families.max(initial=-1) + 1, experts.max(initial=-1) + 1))
-    np.add.at(table, (families, experts), 1.0)
-
-    def pairs(counts):
-        return float(np.sum(counts * (counts - 1.0) / 2.0))
-
-    index, rows, cols = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
-    total = families.size * (families.size - 1) / 2.0
-    expected = rows * cols / total if total > 0 else 0.0
-    maximum = (rows + cols) / 2.0
-    if maximum == expected:
-        return 1.0
-    return float((index - expected) / (maximum - expected))
+    return float(adjusted_rand_score(families, experts))
 
 
-def per_family(
-    values_per_env: ArrayLike, families: ArrayLike | Sequence[Any]
-) -> dict[Any, float]:
+def per_family(values_per_env: ArrayLike, families: ArrayLike | Sequence[Any]) -> dict[Any, float]:
     """The mean of a per-environment value over the environments of each family.
 
     Returns a dict from family label (as a Python scalar, in sorted order) to the mean

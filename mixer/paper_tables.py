@@ -15,8 +15,17 @@ import pandas as pd
 
 from mixer.tables import cell, mean_std, seeds_note
 
-__all__ = ["mean_std", "wide_table", "tidy_table", "wide_markdown", "blocks_markdown",
-           "table4_label", "table4", "table4_markdown", "table4_note"]
+__all__ = [
+    "mean_std",
+    "wide_table",
+    "tidy_table",
+    "wide_markdown",
+    "blocks_markdown",
+    "table4_label",
+    "table4",
+    "table4_markdown",
+    "table4_note",
+]
 
 _TABLE4_COLUMNS = ("#PARAMS", "InD", "OoD")
 _TABLE4_METRICS = {"InD": "test_mse", "OoD": "adapt_mse"}
@@ -26,8 +35,7 @@ def _ordered(values: pd.Series) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def wide_table(summary: pd.DataFrame, columns: Mapping[str, str], digits: int = 3
-               ) -> pd.DataFrame:
+def wide_table(summary: pd.DataFrame, columns: Mapping[str, str], digits: int = 3) -> pd.DataFrame:
     """Rows: models in order of appearance; columns: MultiIndex (backbone, header).
 
     ``columns`` maps metric names (without ``_mean``/``_std``) to headers, e.g.
@@ -49,12 +57,22 @@ def tidy_table(summary: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """Long numeric table: one row per (model, backbone, metric) with mean, std (NaN for a
     single seed), seeds and diverged (the seeds whose value is unknown; mean and std are NaN
     when it is not 0)."""
-    rows = [{"model": row["model"], "backbone": row["backbone"], "metric": metric,
-             "mean": float(row[f"{metric}_mean"]), "std": float(row[f"{metric}_std"]),
-             "seeds": int(row["seeds"]), "diverged": int(row.get(f"{metric}_diverged", 0))}
-            for _, row in summary.iterrows() for metric in metrics]
-    return pd.DataFrame(rows, columns=["model", "backbone", "metric", "mean", "std", "seeds",
-                                       "diverged"])
+    rows = [
+        {
+            "model": row["model"],
+            "backbone": row["backbone"],
+            "metric": metric,
+            "mean": float(row[f"{metric}_mean"]),
+            "std": float(row[f"{metric}_std"]),
+            "seeds": int(row["seeds"]),
+            "diverged": int(row.get(f"{metric}_diverged", 0)),
+        }
+        for _, row in summary.iterrows()
+        for metric in metrics
+    ]
+    return pd.DataFrame(
+        rows, columns=["model", "backbone", "metric", "mean", "std", "seeds", "diverged"]
+    )
 
 
 def _header(column: object) -> str:
@@ -64,7 +82,8 @@ def _header(column: object) -> str:
 
 def wide_markdown(wide: pd.DataFrame, title: str = "", note: str = "") -> str:
     """Markdown table of a wide table; the two-level header is flattened ("NCF TRAIN")."""
-    header = [str(wide.index.name or ""), *(_header(c) for c in wide.columns)]
+    corner = "" if wide.index.name is None else str(wide.index.name)
+    header = [corner, *(_header(c) for c in wide.columns)]
     lines = [f"**{title}**", ""] if title else []
     lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for label, row in wide.iterrows():
@@ -90,10 +109,14 @@ def _unit_label(unit: float) -> str:
 
 
 def _labelled(summary: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    labels = [table4_label(b, m) for b, m in zip(summary["backbone"], summary["model"])]
+    labels = [
+        table4_label(b, m) for b, m in zip(summary["backbone"], summary["model"], strict=True)
+    ]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"{dataset}: several rows map to one Table 4 label in {labels}; "
-                         "keep one single model and one mixture per backbone")
+        raise ValueError(
+            f"{dataset}: several rows map to one Table 4 label in {labels}; "
+            "keep one single model and one mixture per backbone"
+        )
     return summary.assign(label=labels).set_index("label")
 
 
@@ -104,9 +127,12 @@ def _params_cell(row: pd.Series, label: str, params: Mapping[str, int] | None) -
     return str(int(round(value))) if math.isfinite(value) else ""
 
 
-def table4(summaries: Mapping[str, pd.DataFrame], units: Mapping[str, float],
-           params: Mapping[str, Mapping[str, int]] | None = None, digits: int = 3
-           ) -> pd.DataFrame:
+def table4(
+    summaries: Mapping[str, pd.DataFrame],
+    units: Mapping[str, float],
+    params: Mapping[str, Mapping[str, int]] | None = None,
+    digits: int = 3,
+) -> pd.DataFrame:
     """Table 4: rows are single models then MixERs; per dataset #PARAMS, InD and OoD.
 
     ``summaries`` maps a dataset name ("LV") to its summary with metrics ``test_mse``
@@ -124,17 +150,23 @@ def table4(summaries: Mapping[str, pd.DataFrame], units: Mapping[str, float],
     table = pd.DataFrame("", index=pd.Index(rows, name="model"), columns=columns)
     for name, summary in labelled.items():
         unit, head = units[name], heads[name]
-        for label, row in summary.iterrows():
+        for index, row in summary.iterrows():
+            label = str(index)
             table.loc[label, (head, "#PARAMS")] = _params_cell(
-                row, label, None if params is None else params.get(name, {}))
+                row, label, None if params is None else params.get(name, {})
+            )
             for column, metric in _TABLE4_METRICS.items():
                 table.loc[label, (head, column)] = cell(row, metric, digits, unit)
     return table
 
 
-def table4_markdown(summaries: Mapping[str, pd.DataFrame], units: Mapping[str, float],
-                    params: Mapping[str, Mapping[str, int]] | None = None,
-                    title: str = "", note: str = "") -> str:
+def table4_markdown(
+    summaries: Mapping[str, pd.DataFrame],
+    units: Mapping[str, float],
+    params: Mapping[str, Mapping[str, int]] | None = None,
+    title: str = "",
+    note: str = "",
+) -> str:
     """Markdown rendering of :func:`table4` (headers like "LV (×10^-5) InD")."""
     return wide_markdown(table4(summaries, units, params), title, note)
 
@@ -143,8 +175,10 @@ def table4_note(summaries: Mapping[str, pd.DataFrame], scale: str) -> str:
     """The note under Table 4: scale, seed count, what InD/OoD are, the MSE convention (the
     paper's: averaged over state dimensions too) and the units."""
     seeds = [n for summary in summaries.values() for n in summary["seeds"]]
-    return (f"Scale: {scale}. {seeds_note(seeds)} InD: test split of the training environments; "
-            "OoD: adapt_test after adapting contexts on adapt_train. MSE: mean of the squared "
-            "error over environments, trajectories, times and state dimensions (the paper's "
-            "convention; SPEC §2.7), in the units of the column header. #PARAMS: active "
-            "parameters (one expert).")
+    return (
+        f"Scale: {scale}. {seeds_note(seeds)} InD: test split of the training environments; "
+        "OoD: adapt_test after adapting contexts on adapt_train. MSE: mean of the squared "
+        "error over environments, trajectories, times and state dimensions (the paper's "
+        "convention; SPEC §2.7), in the units of the column header. #PARAMS: active "
+        "parameters (one expert)."
+    )

@@ -35,15 +35,18 @@ def _formatter(run: str | None) -> logging.Formatter:
     return logging.Formatter(f"%(asctime)s %(levelname)s {prefix}%(name)s: %(message)s", _DATEFMT)
 
 
-def _file_handler(path: Path, mode: str, formatter: logging.Formatter) -> logging.FileHandler:
+def _file_handler(
+    path: Path, mode: str, formatter: logging.Formatter | None
+) -> logging.FileHandler:
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode=mode)
     handler.setFormatter(formatter)
     return handler
 
 
-def configure_logging(log_path: str | Path | None, level: int = logging.INFO, *,
-                      run: str | None = None) -> logging.Logger:
+def configure_logging(
+    log_path: str | Path | None, level: int = logging.INFO, *, run: str | None = None
+) -> logging.Logger:
     """Send the ``mixer`` logger to ``log_path`` (created with its folder; overwritten) and to
     stderr; with ``run`` (see :func:`run_label`) every line carries ``[run]``."""
     logger = logging.getLogger("mixer")
@@ -60,8 +63,7 @@ def configure_logging(log_path: str | Path | None, level: int = logging.INFO, *,
     return logger
 
 
-def keep_attempts(logger: logging.Logger, log_path: str | Path,
-                  attempts_path: str | Path) -> int:
+def keep_attempts(logger: logging.Logger, log_path: str | Path, attempts_path: str | Path) -> int:
     """Make ``log_path`` hold every attempt of a resumable job.
 
     ``attempts_path`` (next to the job's checkpoint) keeps the lines of every attempt; they are
@@ -69,8 +71,11 @@ def keep_attempts(logger: logging.Logger, log_path: str | Path,
     now on ``logger`` writes to both files. Returns the number of lines of earlier attempts.
     """
     log_path, attempts_path = Path(log_path), Path(attempts_path)
-    own = [h for h in logger.handlers
-           if isinstance(h, logging.FileHandler) and Path(h.baseFilename) == log_path.resolve()]
+    own = [
+        h
+        for h in logger.handlers
+        if isinstance(h, logging.FileHandler) and Path(h.baseFilename) == log_path.resolve()
+    ]
     if not own:
         raise ValueError(f"{log_path} is not a log file of logger {logger.name!r}")
     formatter = own[0].formatter
@@ -88,14 +93,17 @@ def keep_attempts(logger: logging.Logger, log_path: str | Path,
     return earlier.count("\n")
 
 
-def warn_nonfinite(logger: logging.Logger, run: str, split: str,
-                   result: Mapping[str, Any]) -> bool:
+def warn_nonfinite(logger: logging.Logger, run: str, split: str, result: Mapping[str, Any]) -> bool:
     """Log a WARNING naming the run and the environments when its predictions on ``split`` were
     not finite (a ``mixer.experiment.score`` result with ``finite`` false). Returns whether it
     warned."""
     if result["finite"]:
         return False
-    logger.warning("%s: non-finite predictions on the %s split for environment(s) %s; relative "
-                   "MSE and TPRMSE unknown (null), tables say 'diverged'", run, split,
-                   list(result["nonfinite_envs"]))
+    logger.warning(
+        "%s: non-finite predictions on the %s split for environment(s) %s; relative "
+        "MSE and TPRMSE unknown (null), tables say 'diverged'",
+        run,
+        split,
+        list(result["nonfinite_envs"]),
+    )
     return True

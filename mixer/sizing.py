@@ -24,8 +24,15 @@ import jax
 from mixer.backbones.registry import backbone_options
 from mixer.layer import active_param_count, make_mixer
 
-__all__ = ["MAX_WIDTH", "SizingRequest", "SizingRow", "active_count", "relative_difference",
-           "size_all", "width_for_active_params"]
+__all__ = [
+    "MAX_WIDTH",
+    "SizingRequest",
+    "SizingRow",
+    "active_count",
+    "relative_difference",
+    "size_all",
+    "width_for_active_params",
+]
 
 #: Largest width the search will try (a guard against a count that never reaches the target).
 MAX_WIDTH = 1 << 16
@@ -48,8 +55,16 @@ def active_count(
     result: dict[str, int] = {}
 
     def build() -> jax.Array:
-        model = make_mixer(backbone, state_size, context_size, num_experts,
-                           split_contexts=split_contexts, naive=False, options=options, key=_KEY)
+        model = make_mixer(
+            backbone,
+            state_size,
+            context_size,
+            num_experts,
+            split_contexts=split_contexts,
+            naive=False,
+            options=options,
+            key=_KEY,
+        )
         result["count"] = active_param_count(model)
         return model.gate
 
@@ -84,17 +99,24 @@ def width_for_active_params(
     """
     allowed = backbone_options(backbone)
     if width_option not in allowed:
-        raise ValueError(f"{width_option!r} is not an option of backbone {backbone!r}; "
-                         f"options: {sorted(allowed)}")
+        raise ValueError(
+            f"{width_option!r} is not an option of backbone {backbone!r}; "
+            f"options: {sorted(allowed)}"
+        )
     if target < 1:
         raise ValueError(f"target must be a positive parameter count, got {target}")
     if tolerance <= 0:
         raise ValueError(f"tolerance must be > 0, got {tolerance}")
 
     def count(width: int) -> int:
-        return active_count(backbone, state_size, context_size, num_experts,
-                            split_contexts=split_contexts,
-                            options={**options, width_option: width})
+        return active_count(
+            backbone,
+            state_size,
+            context_size,
+            num_experts,
+            split_contexts=split_contexts,
+            options={**options, width_option: width},
+        )
 
     best, best_count = _closest_width(count, target, f"{backbone} with {width_option}")
     if abs(relative_difference(best_count, target)) > tolerance:
@@ -104,7 +126,8 @@ def width_for_active_params(
             f"split_contexts={split_contexts}) gives {target} active parameters within "
             f"{tolerance:.1%}: the nearest is {width_option}={best} with {best_count} "
             f"({relative_difference(best_count, target):+.2%}); change another option "
-            f"(e.g. depth or the context size) or the tolerance")
+            f"(e.g. depth or the context size) or the tolerance"
+        )
     return best, best_count
 
 
@@ -117,8 +140,10 @@ def _closest_width(count: Callable[[int], int], target: int, what: str) -> tuple
     high = 2
     while (high_count := count(high)) < target:
         if high >= MAX_WIDTH:
-            raise ValueError(f"{what}={MAX_WIDTH} has {high_count} active parameters, still "
-                             f"below the target {target}")
+            raise ValueError(
+                f"{what}={MAX_WIDTH} has {high_count} active parameters, still "
+                f"below the target {target}"
+            )
         low, low_count, high = high, high_count, min(2 * high, MAX_WIDTH)
     while high - low > 1:  # invariant: count(low) < target <= count(high)
         mid = (low + high) // 2
@@ -169,8 +194,15 @@ def size_all(requests: Iterable[SizingRequest], *, tolerance: float = 0.02) -> l
     rows = []
     for req in requests:
         width, count = width_for_active_params(
-            req.backbone, req.state_size, req.context_size, req.num_experts, req.target,
-            split_contexts=req.split_contexts, options=req.options,
-            width_option=req.width_option, tolerance=tolerance)
+            req.backbone,
+            req.state_size,
+            req.context_size,
+            req.num_experts,
+            req.target,
+            split_contexts=req.split_contexts,
+            options=req.options,
+            width_option=req.width_option,
+            tolerance=tolerance,
+        )
         rows.append(SizingRow(req.label, req.backbone, req.num_experts, req.target, width, count))
     return rows

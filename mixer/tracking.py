@@ -23,13 +23,14 @@ from __future__ import annotations
 import abc
 import contextlib
 import fcntl
+import functools
 import logging
 import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 from urllib.parse import urlparse
 
 _LOG = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def _sqlite_path(tracking_uri: str) -> Path | None:
     prefix = "sqlite:///"
     if not tracking_uri.startswith(prefix):
         return None
-    path = tracking_uri[len(prefix):].split("?", 1)[0]
+    path = tracking_uri[len(prefix) :].split("?", 1)[0]
     return None if path in ("", ":memory:") else Path(path)
 
 
@@ -201,9 +202,12 @@ def _default_artifact_location(tracking_uri: str, experiment: str) -> str | None
     return None if db_path is None else _artifact_uri(db_path.parent / "mlartifacts" / experiment)
 
 
-def _is_relative(location: str | None) -> bool:
-    return location is not None and len(urlparse(location).scheme) <= 1 and \
-        not Path(location).is_absolute()
+def _is_relative(location: str | None) -> TypeGuard[str]:
+    return (
+        location is not None
+        and len(urlparse(location).scheme) <= 1
+        and not Path(location).is_absolute()
+    )
 
 
 def _keep_relative_location(tracking_uri: str, experiment_id: str, location: str) -> None:
@@ -215,12 +219,15 @@ def _keep_relative_location(tracking_uri: str, experiment_id: str, location: str
         _LOG.warning("artifact location %r: only an SQLite store keeps it relative", location)
         return
     with contextlib.closing(sqlite3.connect(db_path, timeout=60)) as connection, connection:
-        connection.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
-                           (location, int(experiment_id)))
+        connection.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+            (location, int(experiment_id)),
+        )
 
 
-def _get_or_create_experiment(client, tracking_uri: str, name: str,
-                              artifact_location: str | None) -> str:
+def _get_or_create_experiment(
+    client, tracking_uri: str, name: str, artifact_location: str | None
+) -> str:
     """The id of experiment ``name``, created when missing (a relative ``artifact_location``
     stays relative). Safe against a concurrent creation by another process (the loser of the
     unique-name race reads the winner's experiment)."""
@@ -292,14 +299,21 @@ def _kill_stale_runs(client, experiment_id: str, run_name: str, keep: str) -> li
     if "'" in run_name:
         raise ValueError(f"run name {run_name!r} must not contain a quote")
     query = f"attributes.run_name = '{run_name}' AND attributes.status = 'RUNNING'"
-    runs = _with_retries(lambda: client.search_runs([experiment_id], filter_string=query),
-                         "searching stale MLflow runs")
+    runs = _with_retries(
+        lambda: client.search_runs([experiment_id], filter_string=query),
+        "searching stale MLflow runs",
+    )
     stale = [run.info.run_id for run in runs if run.info.run_id != keep]
     for run_id in stale:
-        _LOG.warning("MLflow run %s (%s) was left RUNNING by an interrupted job: marked KILLED",
-                     run_id, run_name)
-        _with_retries(lambda rid=run_id: client.set_terminated(rid, status="KILLED"),
-                      "marking a stale run KILLED")
+        _LOG.warning(
+            "MLflow run %s (%s) was left RUNNING by an interrupted job: marked KILLED",
+            run_id,
+            run_name,
+        )
+        _with_retries(
+            functools.partial(client.set_terminated, run_id, status="KILLED"),
+            "marking a stale run KILLED",
+        )
     return stale
 
 
@@ -355,8 +369,10 @@ class MlflowTracker(Tracker):
         if self.resume_run_id is None:
             return None
         if _find_run(client, self.resume_run_id, experiment_id) is None:
-            _LOG.warning("MLflow run %s of an earlier attempt is not in the store; starting a "
-                         "new run", self.resume_run_id)
+            _LOG.warning(
+                "MLflow run %s of an earlier attempt is not in the store; starting a new run",
+                self.resume_run_id,
+            )
             return None
         run_id = self.resume_run_id
         _with_retries(lambda: client.update_run(run_id, status="RUNNING"), "reopening the run")
@@ -369,8 +385,10 @@ class MlflowTracker(Tracker):
         experiment_id = ids[self.experiment]
         run_id = self._reopen(client, experiment_id)
         if run_id is None:
-            run = _with_retries(lambda: client.create_run(experiment_id, run_name=self.run_name),
-                                "creating an MLflow run")
+            run = _with_retries(
+                lambda: client.create_run(experiment_id, run_name=self.run_name),
+                "creating an MLflow run",
+            )
             run_id = run.info.run_id
         _kill_stale_runs(client, experiment_id, self.run_name, keep=run_id)
         self._client, self._run_id = client, run_id
@@ -438,11 +456,14 @@ def log_to_run(
     now = int(time.time() * 1000)
     values = flatten_dict(metrics)
     unknown = sorted(k for k, v in values.items() if v is None or not math.isfinite(float(v)))
-    entities = {
-        "metrics": [Metric(k, float(v), now, 0) for k, v in values.items() if k not in unknown],
-        "tags": [RunTag(k, str(v)) for k, v in flatten_dict(tags or {}).items()],
-    }
-    _with_retries(lambda: client.log_batch(run_id, **entities), "logging to a finished run")
+    batch = functools.partial(
+        client.log_batch,
+        run_id,
+        metrics=[Metric(k, float(v), now, 0) for k, v in values.items() if k not in unknown],
+        tags=[RunTag(k, str(v)) for k, v in flatten_dict(tags or {}).items()],
+    )
+    _with_retries(batch, "logging to a finished run")
     for path in artifacts:
-        _with_retries(lambda p=str(path): client.log_artifact(run_id, p), "logging an artifact")
+        upload = functools.partial(client.log_artifact, run_id, str(path))
+        _with_retries(upload, "logging an artifact")
     return unknown

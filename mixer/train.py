@@ -28,8 +28,18 @@ from mixer.metrics import relative_mse
 from mixer.train_config import TrainConfig
 from mixer.train_step import OuterInfo, TrainState, init_train_state, make_outer_step
 
-__all__ = ["EnvData", "TrainConfig", "TrainingDivergedError", "FitResult", "History", "fit",
-           "make_outer_step", "init_train_state", "CHECKPOINT_NAME", "validation_metric"]
+__all__ = [
+    "EnvData",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "FitResult",
+    "History",
+    "fit",
+    "make_outer_step",
+    "init_train_state",
+    "CHECKPOINT_NAME",
+    "validation_metric",
+]
 
 CHECKPOINT_NAME = "train_state.ckpt"
 
@@ -45,15 +55,21 @@ class TrainingDivergedError(RuntimeError):
         checkpoint: path of the last good checkpoint, or None.
     """
 
-    def __init__(self, outer_step: int, phase: str, inner_step: int, envs: list[int],
-                 checkpoint: str | None):
+    def __init__(
+        self, outer_step: int, phase: str, inner_step: int, envs: list[int], checkpoint: str | None
+    ):
         self.outer_step, self.phase, self.inner_step = outer_step, phase, inner_step
         self.envs, self.checkpoint = envs, checkpoint
-        what = (f"non-finite loss (solver failure or overflow) for environment(s) {envs}" if envs
-                else "the updated parameters became non-finite (finite loss, non-finite gradient)")
+        what = (
+            f"non-finite loss (solver failure or overflow) for environment(s) {envs}"
+            if envs
+            else "the updated parameters became non-finite (finite loss, non-finite gradient)"
+        )
         where = checkpoint if checkpoint else "none written"
-        super().__init__(f"training diverged at outer step {outer_step}, {phase} phase, inner "
-                         f"step {inner_step}: {what}; last good checkpoint: {where}")
+        super().__init__(
+            f"training diverged at outer step {outer_step}, {phase} phase, inner "
+            f"step {inner_step}: {what}; last good checkpoint: {where}"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,11 +118,15 @@ class _Best:
 
 def _check_inputs(model: MixER, contexts, train: EnvData, val: EnvData) -> None:
     if contexts.shape != (train.num_envs, model.context_size):
-        raise ValueError(f"contexts have shape {contexts.shape}, expected "
-                         f"{(train.num_envs, model.context_size)} (training envs, context size)")
+        raise ValueError(
+            f"contexts have shape {contexts.shape}, expected "
+            f"{(train.num_envs, model.context_size)} (training envs, context size)"
+        )
     if val.num_envs != train.num_envs or val.x.shape[-1] != train.x.shape[-1]:
-        raise ValueError(f"validation data {val.x.shape} must hold the training environments "
-                         f"{train.x.shape} (same env and state axes; other initial conditions)")
+        raise ValueError(
+            f"validation data {val.x.shape} must hold the training environments "
+            f"{train.x.shape} (same env and state axes; other initial conditions)"
+        )
 
 
 def _divergence(info: OuterInfo, step: int, cfg: TrainConfig, ckpt: str | None):
@@ -145,27 +165,49 @@ def _validate(model: MixER, contexts, val: EnvData, cfg: TrainConfig) -> float:
     if model.experts.teacher_forced:
         pred = np.asarray(evaluate(model, contexts, val, cfg.solver, loss_predict=True))
         return float(np.mean(np.sum((pred - np.asarray(val.x)) ** 2, axis=-1)))
-    pred = evaluate(model, contexts, val, cfg.solver)
-    return relative_mse(np.asarray(pred), np.asarray(val.x))
+    rollout = evaluate(model, contexts, val, cfg.solver)
+    return relative_mse(np.asarray(rollout), np.asarray(val.x))
 
 
-def _save(path: Path, state: TrainState, best: _Best, recorder: HistoryRecorder,
-          cfg: TrainConfig, seconds: float) -> None:
-    metadata = {"config_hash": cfg.hash(), "step": int(state.step), "best_step": best.step,
-                "best_val_rel_mse": best.value, "train_seconds": seconds}
-    save_checkpoint(path, {"state": state, "best": (best.model, best.contexts)},
-                    metadata=metadata, arrays=recorder.history().to_arrays())
+def _save(
+    path: Path,
+    state: TrainState,
+    best: _Best,
+    recorder: HistoryRecorder,
+    cfg: TrainConfig,
+    seconds: float,
+) -> None:
+    metadata = {
+        "config_hash": cfg.hash(),
+        "step": int(state.step),
+        "best_step": best.step,
+        "best_val_rel_mse": best.value,
+        "train_seconds": seconds,
+    }
+    save_checkpoint(
+        path,
+        {"state": state, "best": (best.model, best.contexts)},
+        metadata=metadata,
+        arrays=recorder.history().to_arrays(),
+    )
 
 
 def _restore(path: Path, state: TrainState, best: _Best, cfg: TrainConfig):
     template = {"state": state, "best": (best.model, best.contexts)}
     ckpt = load_checkpoint(path, template)
     if ckpt.metadata["config_hash"] != cfg.hash():
-        raise ValueError(f"checkpoint {path} was written with another training configuration "
-                         f"(hash {ckpt.metadata['config_hash']} != {cfg.hash()}); remove it or "
-                         f"use another checkpoint directory")
-    best = _Best(*ckpt.tree["best"], step=int(ckpt.metadata["best_step"]),
-                 value=float(ckpt.metadata["best_val_rel_mse"]))
+        raise ValueError(
+            f"checkpoint {path} was written with another training configuration "
+            f"(hash {ckpt.metadata['config_hash']} != {cfg.hash()}); remove it or "
+            f"use another checkpoint directory"
+        )
+    best_model, best_contexts = ckpt.tree["best"]
+    best = _Best(
+        best_model,
+        best_contexts,
+        step=int(ckpt.metadata["best_step"]),
+        value=float(ckpt.metadata["best_val_rel_mse"]),
+    )
     recorder = HistoryRecorder.from_history(History(**ckpt.arrays))
     seconds = float(ckpt.metadata.get("train_seconds", 0.0))  # older checkpoints: unknown
     return ckpt.tree["state"], best, recorder, seconds
@@ -189,22 +231,37 @@ class _Progress:
             return
         eta = f"{(now - self.t_first) / done * (self.total - 1 - step):.1f}s" if done else "?"
         values = " ".join(f"{k}={v:.4g}" for k, v in row.items())
-        self.logger.info("outer step %d/%d %s elapsed=%.1fs eta=%s", step + 1, self.total,
-                         values, now - self.t0, eta)
+        self.logger.info(
+            "outer step %d/%d %s elapsed=%.1fs eta=%s",
+            step + 1,
+            self.total,
+            values,
+            now - self.t0,
+            eta,
+        )
 
 
-def _record(step: int, info: OuterInfo, recorder: HistoryRecorder, history_every: int,
-            last: bool) -> dict[str, float]:
+def _record(
+    step: int, info: OuterInfo, recorder: HistoryRecorder, history_every: int, last: bool
+) -> dict[str, float]:
     gate_empty = int(np.sum(info.weights.gate_empty) + np.sum(info.contexts.gate_empty))
-    recorder.add_step(step, loss_weights=np.asarray(info.weights.loss),
-                      loss_contexts=np.asarray(info.contexts.loss),
-                      lr_weights=float(info.lr_weights), gate_empty=gate_empty)
+    recorder.add_step(
+        step,
+        loss_weights=np.asarray(info.weights.loss),
+        loss_contexts=np.asarray(info.contexts.loss),
+        lr_weights=float(info.lr_weights),
+        gate_empty=gate_empty,
+    )
     if step % history_every == 0 or last:
         recorder.add_gate(step, np.asarray(info.gate_probs), np.asarray(info.routed))
     row = recorder.last_row()
-    metrics = {"train/loss": row["train_loss"], "train/loss_weights": row["loss_weights"],
-               "train/loss_contexts": row["loss_contexts"], "train/lr_weights": row["lr_weights"],
-               "gate/empty_updates": float(gate_empty)}
+    metrics = {
+        "train/loss": row["train_loss"],
+        "train/loss_weights": row["loss_weights"],
+        "train/loss_contexts": row["loss_contexts"],
+        "train/lr_weights": row["lr_weights"],
+        "gate/empty_updates": float(gate_empty),
+    }
     if np.asarray(info.contexts.loss).size == 0:  # no context phase (e.g. CAVIA): no NaN metric
         del metrics["train/loss_contexts"]
     return metrics
@@ -249,8 +306,9 @@ class _Loop:
         if (step + 1) % cfg.validate_every == 0 or last:
             best = self.validate(step, state, best, metrics)
         self.tracker.log_metrics(metrics, step)
-        self.progress(step, {k.split("/")[-1]: v for k, v in metrics.items()
-                             if k != "gate/empty_updates"})
+        self.progress(
+            step, {k.split("/")[-1]: v for k, v in metrics.items() if k != "gate/empty_updates"}
+        )
         due = cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0
         if path is not None and (due or last):
             _save(path, state, best, self.recorder, cfg, self.clock.total())
@@ -317,18 +375,38 @@ def fit(
     path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if path is not None and path.exists():
         state, best, recorder, clock.before = _restore(path, state, best, cfg)
-        log.info("resumed from %s at outer step %d (%.1f s of training before)", path,
-                 int(state.step), clock.before)
-    loop = _Loop(make_outer_step(model, cfg, train), recorder,
-                 _Progress(log, int(state.step), cfg.outer_steps), tracker, path, train, val, cfg,
-                 history_every, log, clock)
+        log.info(
+            "resumed from %s at outer step %d (%.1f s of training before)",
+            path,
+            int(state.step),
+            clock.before,
+        )
+    loop = _Loop(
+        make_outer_step(model, cfg, train),
+        recorder,
+        _Progress(log, int(state.step), cfg.outer_steps),
+        tracker,
+        path,
+        train,
+        val,
+        cfg,
+        history_every,
+        log,
+        clock,
+    )
     for step in range(int(state.step), cfg.outer_steps):
         state, best = loop.run(step, state, best)
     if best.step < 0:
         log.warning("no finite validation score; returning the final state as the result")
         contexts = evaluation_contexts(state.model, state.contexts, train, cfg.solver)
         best = _Best(state.model, contexts, cfg.outer_steps - 1, best.value)
-    return FitResult(model=best.model, contexts=best.contexts, best_step=best.step,
-                     best_val_rel_mse=best.value, final_model=state.model,
-                     final_contexts=state.contexts, history=recorder.history(),
-                     train_seconds=clock.total())
+    return FitResult(
+        model=best.model,
+        contexts=best.contexts,
+        best_step=best.step,
+        best_val_rel_mse=best.value,
+        final_model=state.model,
+        final_contexts=state.contexts,
+        history=recorder.history(),
+        train_seconds=clock.total(),
+    )

@@ -68,14 +68,22 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_boundaries", tuple(float(b) for b in self.lr_boundaries))
-        positive = {"outer_steps": self.outer_steps, "validate_every": self.validate_every,
-                    "time_stride": self.time_stride, "pool_size": self.pool_size}
-        non_negative = {"inner_steps_weights": self.inner_steps_weights,
-                        "inner_steps_contexts": self.inner_steps_contexts,
-                        "gate_update_every": self.gate_update_every,
-                        "gate_warmup": self.gate_warmup,
-                        "checkpoint_every": self.checkpoint_every, "prox_beta": self.prox_beta,
-                        "lr_weights": self.lr_weights, "lr_contexts": self.lr_contexts}
+        positive: dict[str, float] = {
+            "outer_steps": self.outer_steps,
+            "validate_every": self.validate_every,
+            "time_stride": self.time_stride,
+            "pool_size": self.pool_size,
+        }
+        non_negative: dict[str, float] = {
+            "inner_steps_weights": self.inner_steps_weights,
+            "inner_steps_contexts": self.inner_steps_contexts,
+            "gate_update_every": self.gate_update_every,
+            "gate_warmup": self.gate_warmup,
+            "checkpoint_every": self.checkpoint_every,
+            "prox_beta": self.prox_beta,
+            "lr_weights": self.lr_weights,
+            "lr_contexts": self.lr_contexts,
+        }
         for name, value in positive.items():
             if value < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {value}")
@@ -91,8 +99,9 @@ class TrainConfig:
         if not 0.0 < self.min_window <= 1.0:
             raise ValueError(f"TrainConfig.min_window must be in (0, 1], got {self.min_window}")
         if any(not 0.0 <= b <= 1.0 for b in self.lr_boundaries):
-            raise ValueError(f"TrainConfig.lr_boundaries must be fractions in [0, 1], got "
-                             f"{self.lr_boundaries}")
+            raise ValueError(
+                f"TrainConfig.lr_boundaries must be fractions in [0, 1], got {self.lr_boundaries}"
+            )
 
     def resolved_batch_size(self, num_envs: int, num_experts: int) -> int:
         """The mini-batch size for ``num_envs`` environments and ``num_experts`` experts."""

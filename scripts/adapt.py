@@ -11,7 +11,7 @@ from mixer.io.runs import tracking_reference, write_json
 from mixer.runlog import configure_logging, run_label, warn_nonfinite
 from mixer.tracking import log_to_run
 
-sm = snakemake  # noqa: F821  (injected by Snakemake)
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 spec = sm.params.run["spec"]
 label = run_label(sm.params.run["experiment"], spec.backbone, spec.variant, spec.seed)
 log = configure_logging(sm.log[0], run=label)
@@ -23,13 +23,31 @@ seconds = time.perf_counter() - start
 families = test_ds["family"].values
 result = score(model, contexts, EnvData.from_dataset(test_ds), families, spec.adapt.solver)
 routing = routing_summary(model, contexts, families)
-write_json(sm.output[0], {"split": "adapt_test", "adapt_seconds": seconds,
-                          "final_adapt_loss": np.asarray(losses[-1]).tolist(),
-                          "contexts": np.asarray(contexts).tolist(), "routing": routing, **result})
+write_json(
+    sm.output[0],
+    {
+        "split": "adapt_test",
+        "adapt_seconds": seconds,
+        "final_adapt_loss": np.asarray(losses[-1]).tolist(),
+        "contexts": np.asarray(contexts).tolist(),
+        "routing": routing,
+        **result,
+    },
+)
 warn_nonfinite(log, label, "adapt_test", result)
-log_to_run(tracking_reference(sm.input.model),
-           {"adapt/rel_mse": result["rel_mse"], "adapt/mse": result["mse"],
-            "adapt/tprmse": result["tprmse"], "adapt/seconds": seconds},
-           tags={"adapt/finite": result["finite"]})
-log.info("adapted %d envs in %.1f s; adapt_test rel. MSE %.4g", contexts.shape[0], seconds,
-         result["rel_mse"])
+log_to_run(
+    tracking_reference(sm.input.model),
+    {
+        "adapt/rel_mse": result["rel_mse"],
+        "adapt/mse": result["mse"],
+        "adapt/tprmse": result["tprmse"],
+        "adapt/seconds": seconds,
+    },
+    tags={"adapt/finite": result["finite"]},
+)
+log.info(
+    "adapted %d envs in %.1f s; adapt_test rel. MSE %.4g",
+    contexts.shape[0],
+    seconds,
+    result["rel_mse"],
+)

@@ -7,7 +7,7 @@ from mixer.io.runs import tracking_reference, write_json
 from mixer.runlog import configure_logging, run_label, warn_nonfinite
 from mixer.tracking import log_to_run
 
-sm = snakemake  # noqa: F821  (injected by Snakemake)
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 spec = sm.params.run["spec"]
 label = run_label(sm.params.run["experiment"], spec.backbone, spec.variant, spec.seed)
 log = configure_logging(sm.log[0], run=label)
@@ -15,11 +15,19 @@ model, contexts = load_trained(spec, sm.input.model)
 test_ds = read_dataset(sm.input.test)
 # Trajectories in chunks of the validation split's count: the training job compiled that.
 val_traj = read_dataset(sm.input.val).sizes["traj"]
-result = score(model, contexts, EnvData.from_dataset(test_ds), test_ds["family"].values,
-               spec.train.solver, traj_chunk=val_traj)
+result = score(
+    model,
+    contexts,
+    EnvData.from_dataset(test_ds),
+    test_ds["family"].values,
+    spec.train.solver,
+    traj_chunk=val_traj,
+)
 write_json(sm.output[0], {"split": "test", **result})
 warn_nonfinite(log, label, "test", result)
-log_to_run(tracking_reference(sm.input.model),
-           {"test/rel_mse": result["rel_mse"], "test/mse": result["mse"],
-            "test/tprmse": result["tprmse"]}, tags={"test/finite": result["finite"]})
+log_to_run(
+    tracking_reference(sm.input.model),
+    {"test/rel_mse": result["rel_mse"], "test/mse": result["mse"], "test/tprmse": result["tprmse"]},
+    tags={"test/finite": result["finite"]},
+)
 log.info("test rel. MSE %.4g, MSE %.4g", result["rel_mse"], result["mse"])

@@ -6,7 +6,7 @@ from mixer.io.runs import tracking_reference, write_json
 from mixer.runlog import configure_logging, run_label
 from mixer.tracking import log_to_run
 
-sm = snakemake  # noqa: F821  (injected by Snakemake)
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 spec = sm.params.run["spec"]
 label = run_label(sm.params.run["experiment"], spec.backbone, spec.variant, spec.seed)
 log = configure_logging(sm.log[0], run=label)
@@ -14,7 +14,12 @@ model, contexts = load_trained(spec, sm.input.model)
 families = read_dataset(sm.input.train)["family"].values
 result = routing_summary(model, contexts, families)
 write_json(sm.output[0], {"families": families.tolist(), **result})
-log_to_run(tracking_reference(sm.input.model),
-           {"routing/purity": result["purity"], "routing/ari": result["ari"],
-            "routing/experts_used": result["experts_used"]})
+log_to_run(
+    tracking_reference(sm.input.model),
+    {
+        "routing/purity": result["purity"],
+        "routing/ari": result["ari"],
+        "routing/experts_used": result["experts_used"],
+    },
+)
 log.info("routes %s; purity %.3f, ARI %.3f", result["routes"], result["purity"], result["ari"])

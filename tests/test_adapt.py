@@ -24,8 +24,9 @@ def model():
     """Two different experts; the gate routes by the sign of the first context entry."""
     base = toy_mixer(ContextLinear, 2, CTX, naive=False, key=jax.random.key(0))
     gate = jnp.array([[4.0, -4.0], [0.0, 0.0], [0.0, 0.1]])  # bias row last: 0 -> expert 1
-    return eqx.tree_at(lambda m: (m.experts.base, m.gate), base,
-                       (base.experts.base.at[1].multiply(-0.5), gate))
+    return eqx.tree_at(
+        lambda m: (m.experts.base, m.gate), base, (base.experts.base.at[1].multiply(-0.5), gate)
+    )
 
 
 def _data(model, true_contexts, seed=0):
@@ -85,14 +86,16 @@ def test_evaluate_is_sparse_routed_and_chunked(model):
     data = _data(model, TRUE)
     contexts = TRUE + 0.05
     reference = jax.vmap(lambda c, x, t: model.predict(c, x, t, FAST_SOLVER))(
-        contexts, data.x, data.t)
+        contexts, data.x, data.t
+    )
     routed = np.asarray(jax.vmap(model.route)(contexts))
     assert set(routed) == {0, 1}
     for chunk in (1, 2, 3, 64):
         pred = evaluate(model, contexts, data, FAST_SOLVER, chunk_size=chunk)
         np.testing.assert_allclose(pred, reference, rtol=1e-5, atol=1e-6)
-    expert0 = jax.vmap(lambda c, x, t: model.expert(0).predict(
-        model.expert_context(c, 0), x, t, FAST_SOLVER))(contexts, data.x, data.t)
+    expert0 = jax.vmap(
+        lambda c, x, t: model.expert(0).predict(model.expert_context(c, 0), x, t, FAST_SOLVER)
+    )(contexts, data.x, data.t)
     assert not np.allclose(reference[routed == 1], expert0[routed == 1])
     with pytest.raises(ValueError, match="contexts"):
         evaluate(model, contexts[:2], data, FAST_SOLVER)
@@ -105,8 +108,11 @@ def test_evaluate_in_trajectory_chunks_reuses_one_program(model, monkeypatch):
     whole = evaluate(model, contexts, data, FAST_SOLVER)
     shapes = []
     original = adapt_module._evaluate
-    monkeypatch.setattr(adapt_module, "_evaluate",
-                        lambda m, c, x, *a: shapes.append(x.shape) or original(m, c, x, *a))
+    monkeypatch.setattr(
+        adapt_module,
+        "_evaluate",
+        lambda m, c, x, *a: shapes.append(x.shape) or original(m, c, x, *a),
+    )
     for traj_chunk, calls in ((2, 3), (3, 2), (4, 1), (6, 1), (None, 1)):
         shapes.clear()
         pred = evaluate(model, contexts, data, FAST_SOLVER, traj_chunk=traj_chunk)

@@ -95,7 +95,7 @@ def test_windows_are_contiguous_and_long_enough(min_window):
     shortest = max(2, math.ceil(min_window * num_times))
     assert lengths.min() >= shortest
     assert lengths.max() <= num_times
-    for row, length in zip(idx, lengths):
+    for row, length in zip(idx, lengths, strict=True):
         assert np.all(np.diff(row[:length]) == 1)  # contiguous
         assert np.all(row[length:] == row[length - 1])  # then the last point repeated
         assert 0 <= row[0] and row[-1] < num_times

@@ -37,17 +37,75 @@ def test_points_on_a_line_have_one_component():
     np.testing.assert_allclose(np.abs(coords[:, 0]), np.abs(t[:, 0] - t.mean()) * np.sqrt(14.25))
 
 
-def test_projection_with_fit_on_matches_sklearn_up_to_sign():
+def test_projection_with_fit_on_matches_sklearn():
     rng = np.random.default_rng(0)
     train = rng.normal(size=(80, 6)) * np.array([5, 3, 1, 1, 0.5, 0.1])
     test = rng.normal(size=(30, 6)) + 1.0
     coords, ratio = pca_2d(test, fit_on=train)
-    ref = PCA(n_components=2).fit(train)
-    expected = ref.transform(test)
+    ref = PCA(n_components=2, svd_solver="full").fit(train)
     np.testing.assert_allclose(ratio, ref.explained_variance_ratio_, rtol=1e-10)
-    for k in range(2):
-        sign = np.sign(coords[0, k] * expected[0, k])
-        np.testing.assert_allclose(coords[:, k], sign * expected[:, k], atol=1e-10)
+    np.testing.assert_allclose(coords, ref.transform(test), atol=1e-10)
+
+
+def previous_pca_2d(contexts, fit_on=None):
+    """The project's former NumPy PCA (SVD of the centred fit set, each component's
+    largest-magnitude entry made positive), kept as the reference the scikit-learn-backed
+    version must reproduce, signs included."""
+    points = np.asarray(contexts, dtype=np.float64)
+    points = points[:, None] if points.ndim == 1 else points
+    fit = points if fit_on is None else np.asarray(fit_on, dtype=np.float64)
+    fit = fit[:, None] if fit.ndim == 1 else fit
+    mean = fit.mean(axis=0)
+    _, s, vt = np.linalg.svd(fit - mean, full_matrices=False)
+    k = min(2, vt.shape[0])
+    axes = vt[:k]
+    signs = np.sign(axes[np.arange(k), np.argmax(np.abs(axes), axis=1)])
+    axes = axes * np.where(signs == 0, 1.0, signs)[:, None]
+    power = s**2
+    ratio = np.zeros(2)
+    ratio[:k] = power[:k] / power.sum() if power.sum() > 0 else 0.0
+    coords = np.zeros((points.shape[0], 2))
+    coords[:, :k] = (points - mean) @ axes.T
+    return coords, ratio
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pca_equals_the_previous_implementation_signs_included(seed):
+    rng = np.random.default_rng(seed)
+    n_fit, d = int(rng.integers(2, 60)), int(rng.integers(1, 7))
+    scales = rng.uniform(0.1, 5.0, size=d)
+    fit = rng.normal(size=(n_fit, d)) * scales + rng.normal(size=d)
+    other = rng.normal(size=(int(rng.integers(1, 20)), d)) * scales
+    for args in [(fit,), (other, fit)]:
+        coords, ratio = pca_2d(*args)
+        ref_coords, ref_ratio = previous_pca_2d(*args)
+        np.testing.assert_allclose(ratio, ref_ratio, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(coords, ref_coords, rtol=1e-9, atol=1e-9)
+
+
+def test_pca_signs_do_not_depend_on_the_order_or_sign_of_the_data():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 4)) * np.array([4.0, 2.0, 1.0, 0.5])
+    coords, _ = pca_2d(x)
+    order = rng.permutation(40)
+    np.testing.assert_allclose(pca_2d(x[order])[0], coords[order], atol=1e-10)
+    # Negated data have the same axes, so the coordinates flip instead of the axes.
+    np.testing.assert_allclose(pca_2d(-x)[0], -coords, atol=1e-10)
+
+
+def test_pca_degenerate_fits_match_the_previous_implementation():
+    single, constant = np.array([[1.0, -2.0, 0.5]]), np.full((7, 3), 2.5)
+    probe = np.array([[0.0, 1.0, 2.0], [3.0, -1.0, 0.0]])
+    for contexts, fit_on in [
+        (single, None),
+        (probe, single),
+        (probe, constant),
+        (np.arange(5.0), None),
+    ]:
+        coords, ratio = pca_2d(contexts, fit_on=fit_on)
+        ref_coords, ref_ratio = previous_pca_2d(contexts, fit_on)
+        np.testing.assert_allclose(coords, ref_coords, atol=1e-12)
+        np.testing.assert_array_equal(ratio, ref_ratio)
 
 
 def test_one_feature_and_constant_data_give_finite_output():
@@ -87,8 +145,12 @@ def test_sccts_like_scores_are_valid_aris():
     contexts = np.eye(6)[codes] * 5 + rng.normal(size=(n, 6)) * 0.1
     routes = np.unique(pairs, return_inverse=True)[1]
     scores = clustering_scores(routes, contexts, series, classes, pairs)
-    assert set(scores) == {"ari_routing_pairs", "ari_routing_classes", "ari_kmeans_contexts",
-                           "ari_kmeans_series"}
+    assert set(scores) == {
+        "ari_routing_pairs",
+        "ari_routing_classes",
+        "ari_kmeans_contexts",
+        "ari_kmeans_series",
+    }
     assert all(isinstance(v, float) and -1.0 <= v <= 1.0 for v in scores.values())
     assert scores["ari_routing_pairs"] == 1.0
     assert scores["ari_kmeans_contexts"] == 1.0
@@ -131,8 +193,9 @@ def test_logistic_accuracy_rejects_bad_input():
 
 
 CLASSES = np.repeat(list("ABCDEF"), 20)
-PAIRS = np.asarray([{"A": "AB", "B": "AB", "C": "CD", "D": "CD", "E": "EF", "F": "EF"}[c]
-                    for c in CLASSES])
+PAIRS = np.asarray(
+    [{"A": "AB", "B": "AB", "C": "CD", "D": "CD", "E": "EF", "F": "EF"}[c] for c in CLASSES]
+)
 
 
 def planted_scores(routes):
@@ -296,5 +359,9 @@ def test_training_and_heldout_contexts_come_from_one_adaptation_procedure():
     ref, ref_losses = adapt_run(spec7, model, data)
     np.testing.assert_allclose(ctx, np.asarray(ref), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(losses, np.asarray(ref_losses), rtol=1e-6)
-    assert list(inspect.signature(reinfer_contexts).parameters) == ["spec", "model", "parts",
-                                                                   "steps"]
+    assert list(inspect.signature(reinfer_contexts).parameters) == [
+        "spec",
+        "model",
+        "parts",
+        "steps",
+    ]

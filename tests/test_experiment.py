@@ -67,8 +67,14 @@ def test_per_backbone_and_per_variant_overrides_and_run_grid():
 
 
 def test_summarise_mean_std_over_seeds_and_markdown():
-    runs = pd.DataFrame({"backbone": ["geps"] * 3, "variant": ["naive2"] * 3, "seed": [0, 1, 2],
-                         "m": [1.0, 2.0, 3.0]})
+    runs = pd.DataFrame(
+        {
+            "backbone": ["geps"] * 3,
+            "variant": ["naive2"] * 3,
+            "seed": [0, 1, 2],
+            "m": [1.0, 2.0, 3.0],
+        }
+    )
     table = summarise(runs, ["m"])
     assert table.loc[0, "m_mean"] == 2.0 and table.loc[0, "m_std"] == 1.0
     assert table.loc[0, "model"] == variant_label("naive2") == "MixER-2†"
@@ -79,13 +85,21 @@ def test_json_and_history_round_trip(tmp_path):
     write_json(tmp_path / "a.json", {"x": np.float32(1.5), "nan": float("nan"), "v": np.arange(2)})
     assert read_json(tmp_path / "a.json") == {"x": 1.5, "nan": None, "v": [0, 1]}
     n, k, e, m = 4, 2, 3, 2
-    hist = History(step=np.arange(n), train_loss=np.ones(n), loss_weights=np.ones(n),
-                   loss_contexts=np.ones(n), lr_weights=np.ones(n),
-                   val_rel_mse=np.array([np.nan, 0.5, np.nan, 0.25]), gate_empty=np.zeros(n),
-                   gate_step=np.array([0, 3]), gate_probs=np.full((k, e, m), 0.5),
-                   routed=np.zeros((k, e), int))
-    write_history(tmp_path / "h.zarr", hist, np.zeros((e, 4)), np.array(["a", "b", "a"]),
-                  {"seed": 1})
+    hist = History(
+        step=np.arange(n),
+        train_loss=np.ones(n),
+        loss_weights=np.ones(n),
+        loss_contexts=np.ones(n),
+        lr_weights=np.ones(n),
+        val_rel_mse=np.array([np.nan, 0.5, np.nan, 0.25]),
+        gate_empty=np.zeros(n),
+        gate_step=np.array([0, 3]),
+        gate_probs=np.full((k, e, m), 0.5),
+        routed=np.zeros((k, e), int),
+    )
+    write_history(
+        tmp_path / "h.zarr", hist, np.zeros((e, 4)), np.array(["a", "b", "a"]), {"seed": 1}
+    )
     ds = read_history(tmp_path / "h.zarr")
     assert ds["gate_probs"].shape == (k, e, m)
     assert list(ds["family"].values) == ["a", "b", "a"]
@@ -107,17 +121,23 @@ def test_load_trained_from_a_shape_template_restores_every_leaf(tmp_path, backbo
     # Trained weights differ from the initial ones: loading must not return the initialiser.
     leaves, treedef = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(1), len(leaves))
-    params = jax.tree.unflatten(treedef, [x + jax.random.normal(k, x.shape, x.dtype)
-                                          for x, k in zip(leaves, keys)])
+    params = jax.tree.unflatten(
+        treedef,
+        [x + jax.random.normal(k, x.shape, x.dtype) for x, k in zip(leaves, keys, strict=True)],
+    )
     model = eqx.combine(params, static)
     contexts = np.arange(5 * spec.context_size, dtype=np.float32).reshape(5, -1)
     path = tmp_path / "model.eqx"
-    save_model(path, model, contexts,
-               {"training_settings": spec.training_hash(), "num_envs": 5, "state_size": 2})
+    save_model(
+        path,
+        model,
+        contexts,
+        {"training_settings": spec.training_hash(), "num_envs": 5, "state_size": 2},
+    )
     loaded, loaded_contexts = load_trained(spec, str(path))
     np.testing.assert_array_equal(loaded_contexts, contexts)
     assert jax.tree.structure(loaded) == jax.tree.structure(model)
-    for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(model)):
+    for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(model), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
@@ -130,8 +150,12 @@ def test_load_trained_checks_training_settings_not_adaptation(tmp_path):
     cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
     spec = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
     path = tmp_path / "model.eqx"
-    save_model(path, build_model(spec, 2), np.zeros((5, spec.context_size), np.float32),
-               {"training_settings": spec.training_hash(), "num_envs": 5, "state_size": 2})
+    save_model(
+        path,
+        build_model(spec, 2),
+        np.zeros((5, spec.context_size), np.float32),
+        {"training_settings": spec.training_hash(), "num_envs": 5, "state_size": 2},
+    )
     cfg["models"]["adaptation"]["lr"] *= 10
     adapted = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
     assert adapted.hash() != spec.hash() and adapted.training_hash() == spec.training_hash()

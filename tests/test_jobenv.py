@@ -20,8 +20,9 @@ print(float(f(jnp.ones(2))[-1, 0]))
 
 
 def _run(env):
-    out = subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip())
 
 
@@ -33,8 +34,13 @@ def test_rollouts_are_cached_only_with_the_job_environment(tmp_path):
     cache = tmp_path / "cache"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "EQX_"))}
     # The cache directory alone is not enough: Equinox's host callbacks block caching.
-    _run({**base, "JAX_COMPILATION_CACHE_DIR": str(cache),
-          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"})
+    _run(
+        {
+            **base,
+            "JAX_COMPILATION_CACHE_DIR": str(cache),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        }
+    )
     assert _rollout_entries(cache) == []
     env = {**base, **job_environment(cache, min_compile_s=0.0)}
     first = _run(env)
@@ -55,6 +61,7 @@ def test_cache_off_and_existing_values_win(tmp_path):
 # ------------------------------------------------------------------ device (issue 15, item 3)
 # conftest.py pins the tests' JAX to the CPU (JAX_PLATFORMS=cpu): no GPU is visible here, even
 # on a machine that has one.
+
 
 def test_device_cpu_pins_jobs_to_the_cpu_and_gpu_leaves_the_platform_to_jax():
     assert job_environment(None, device="cpu")["JAX_PLATFORMS"] == "cpu"
@@ -78,8 +85,7 @@ def test_provenance_records_the_device_used():
 
 def test_device_gpu_check_in_a_fresh_job_process():
     """What a job process sees: JAX pinned to the CPU, the check at its start fails loudly."""
-    code = ("from mixer.provenance import provenance\n"
-            "provenance({}, 0, 'test', device='gpu')\n")
+    code = "from mixer.provenance import provenance\nprovenance({}, 0, 'test', device='gpu')\n"
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode != 0

@@ -19,8 +19,15 @@ from mixer.metrics import routing_purity
 from mixer.train import TrainConfig, fit
 
 SEED, CTX = 1, 2
-CFG = TrainConfig(outer_steps=60, prox_beta=0.0, lr_weights=1e-2, lr_contexts=1e-2,
-                  solver=FAST_SOLVER, validate_every=5, checkpoint_every=0)
+CFG = TrainConfig(
+    outer_steps=60,
+    prox_beta=0.0,
+    lr_weights=1e-2,
+    lr_contexts=1e-2,
+    solver=FAST_SOLVER,
+    validate_every=5,
+    checkpoint_every=0,
+)
 
 
 class _Quiet:
@@ -30,8 +37,15 @@ class _Quiet:
 
 def _train(num_experts, train, val):
     model = toy_mixer(ContextLinear, num_experts, CTX, naive=False, key=jax.random.key(SEED))
-    return fit(model, jnp.zeros((train.num_envs, CTX)), train, val, CFG,
-               key=jax.random.key(SEED + 1), tracker=_Quiet())
+    return fit(
+        model,
+        jnp.zeros((train.num_envs, CTX)),
+        train,
+        val,
+        CFG,
+        key=jax.random.key(SEED + 1),
+        tracker=_Quiet(),
+    )
 
 
 def test_mixer2_routes_families_apart_and_beats_mixer1():

@@ -113,11 +113,52 @@ def test_shape_mismatch_raises():
         metrics.routing_purity([0, 1], [0])
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 6)), min_size=1, max_size=40))
-def test_adjusted_rand_equals_scikit_learn(pairs):
-    from sklearn.metrics import adjusted_rand_score
+def previous_adjusted_rand(routes, labels):
+    """The project's former NumPy ARI (Hubert and Arabie's formula on the contingency table),
+    kept as the reference the scikit-learn-backed version must reproduce."""
+    _, experts = np.unique(np.asarray(routes), return_inverse=True)
+    _, families = np.unique(np.asarray(labels), return_inverse=True)
+    table = np.zeros((families.max() + 1, experts.max() + 1))
+    np.add.at(table, (families, experts), 1.0)
 
-    labels, routes = (np.array(p) for p in zip(*pairs))
+    def pairs(counts):
+        return float(np.sum(counts * (counts - 1.0) / 2.0))
+
+    index, rows, cols = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    total = families.size * (families.size - 1) / 2.0
+    expected = rows * cols / total if total > 0 else 0.0
+    maximum = (rows + cols) / 2.0
+    if maximum == expected:
+        return 1.0
+    return (index - expected) / (maximum - expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 6)), min_size=1, max_size=60))
+def test_adjusted_rand_equals_the_previous_implementation(pairs):
+    labels, routes = (np.array(p) for p in zip(*pairs, strict=True))
     assert metrics.adjusted_rand(routes, labels) == pytest.approx(
-        adjusted_rand_score(labels, routes), abs=1e-12)
+        previous_adjusted_rand(routes, labels), abs=1e-12
+    )
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_adjusted_rand_equals_the_previous_implementation_on_string_labels(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 300))
+    labels = np.array(list("ABCDEF"))[rng.integers(0, 6, size=n)]
+    routes = rng.integers(0, int(rng.integers(1, 8)), size=n)
+    value = metrics.adjusted_rand(routes, labels)
+    assert isinstance(value, float)
+    assert value == pytest.approx(previous_adjusted_rand(routes, labels), abs=1e-12)
+
+
+def test_adjusted_rand_degenerate_partitions():
+    assert metrics.adjusted_rand([3], ["a"]) == 1.0  # a single environment
+    assert metrics.adjusted_rand([0, 0, 0], ["a", "a", "a"]) == 1.0  # both one cluster
+    assert metrics.adjusted_rand([0, 1, 2], ["a", "b", "c"]) == 1.0  # both all singletons
+    assert metrics.adjusted_rand([0, 0, 0, 0], ["a", "b", "c", "d"]) == 0.0
+    with pytest.raises(ValueError, match="routes for"):
+        metrics.adjusted_rand([0, 1], ["a"])
+    with pytest.raises(ValueError, match="empty"):
+        metrics.adjusted_rand([], [])

@@ -57,8 +57,12 @@ def test_training_log_keeps_every_attempt(tmp_path, mixer_logger):
     for handler in log.handlers:
         handler.flush()
     messages = [line.split(": ", 1)[1] for line in log_path.read_text().splitlines()]
-    assert messages == ["attempt 1 starts", "attempt 1 step 2", "attempt 2 starts",
-                        "attempt 2 done"]
+    assert messages == [
+        "attempt 1 starts",
+        "attempt 1 step 2",
+        "attempt 2 starts",
+        "attempt 2 done",
+    ]
     assert attempts.read_text() == log_path.read_text()
     with pytest.raises(ValueError, match="not a log file"):
         keep_attempts(log, tmp_path / "other.log", attempts)

@@ -108,9 +108,7 @@ def test_two_processes_share_a_new_store(tmp_path, mlflow_client_cls):
     uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
-    procs = [
-        ctx.Process(target=_log_one_run, args=(uri, i, barrier, results)) for i in range(2)
-    ]
+    procs = [ctx.Process(target=_log_one_run, args=(uri, i, barrier, results)) for i in range(2)]
     for proc in procs:
         proc.start()
     for proc in procs:
@@ -159,7 +157,11 @@ def test_resumed_job_reopens_its_run_and_kills_runs_left_running(store, mlflow_c
     run = client.get_run(first.run_id)
     assert run.info.status == "FINISHED"
     assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "train/loss")) == [
-        0, 1, 2, 3]
+        0,
+        1,
+        2,
+        3,
+    ]
     assert client.get_run(orphan.run_id).info.status == "KILLED"
     experiment = client.get_experiment_by_name("resume")
     assert len(client.search_runs([experiment.experiment_id])) == 2
@@ -167,8 +169,7 @@ def test_resumed_job_reopens_its_run_and_kills_runs_left_running(store, mlflow_c
         assert fresh.run_id != first.run_id  # an id the store does not know: a new run
 
 
-def test_log_to_run_adds_metrics_to_the_finished_training_run(tmp_path, store,
-                                                              mlflow_client_cls):
+def test_log_to_run_adds_metrics_to_the_finished_training_run(tmp_path, store, mlflow_client_cls):
     """Evaluation, adaptation and routing jobs add their metrics to the training's run, so
     the UI sorts runs by the paper's metrics; an unknown (diverged) value is left out."""
     _, uri = store
@@ -177,9 +178,12 @@ def test_log_to_run_adds_metrics_to_the_finished_training_run(tmp_path, store,
         reference = tracker.reference()
     figure = tmp_path / "training_curves.png"
     figure.write_bytes(b"png")
-    left_out = log_to_run(reference, {"test/rel_mse": 0.25, "test/tprmse": None,
-                                      "adapt/rel_mse": float("nan")},
-                          tags={"test/finite": False}, artifacts=[figure])
+    left_out = log_to_run(
+        reference,
+        {"test/rel_mse": 0.25, "test/tprmse": None, "adapt/rel_mse": float("nan")},
+        tags={"test/finite": False},
+        artifacts=[figure],
+    )
     assert left_out == ["adapt/rel_mse", "test/tprmse"]
     client = mlflow_client_cls(tracking_uri=uri)
     run = client.get_run(reference["mlflow_run_id"])
@@ -191,7 +195,8 @@ def test_log_to_run_adds_metrics_to_the_finished_training_run(tmp_path, store,
 
 
 def test_relative_artifact_locations_survive_moving_the_working_directory(
-        tmp_path, monkeypatch, mlflow_client_cls):
+    tmp_path, monkeypatch, mlflow_client_cls
+):
     """Artifact links relative to the working directory: a moved copy of the working
     directory (with its results/) still serves every artifact."""
     old, new = tmp_path / "old", tmp_path / "new"
@@ -235,8 +240,7 @@ def test_parallel_jobs_lose_no_update_of_one_run(tmp_path, mlflow_client_cls):
         reference = tracker.reference()
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(3)
-    procs = [ctx.Process(target=_log_to_shared_run, args=(reference, i, barrier))
-             for i in range(3)]
+    procs = [ctx.Process(target=_log_to_shared_run, args=(reference, i, barrier)) for i in range(3)]
     for proc in procs:
         proc.start()
     for proc in procs:

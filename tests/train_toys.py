@@ -96,11 +96,20 @@ def toy_mixer(
     """A MixER layer of identical ``expert_cls`` experts (zero gate unless naive)."""
     k_expert, k_gate = jax.random.split(key)
     expert = expert_cls(state_size, context_size, key=k_expert)
-    gate = (0.01 * jax.random.normal(k_gate, (context_size + 1, num_experts)) if naive
-            else jnp.zeros((context_size + 1, num_experts)))
-    return MixER(experts=stack_experts(expert, num_experts), shifts=jnp.zeros(num_experts),
-                 gate=gate, num_experts=num_experts, context_size=context_size,
-                 split_contexts=False, naive=naive)
+    gate = (
+        0.01 * jax.random.normal(k_gate, (context_size + 1, num_experts))
+        if naive
+        else jnp.zeros((context_size + 1, num_experts))
+    )
+    return MixER(
+        experts=stack_experts(expert, num_experts),
+        shifts=jnp.zeros(num_experts),
+        gate=gate,
+        num_experts=num_experts,
+        context_size=context_size,
+        split_contexts=False,
+        naive=naive,
+    )
 
 
 def _simulate(field, params, x0s, t):

@@ -82,7 +82,7 @@ class SwitchedField:
 def _solve_one(rhs: RightHandSide, cfg: IntegratorConfig, x0, p, t):
     solver = _SOLVERS[cfg.solver]()
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(lambda s, y, args: rhs(s, y, args)),
+        diffrax.ODETerm(lambda s, y, args: rhs(jnp.asarray(s), y, args)),
         solver,
         t0=t[0],
         t1=t[-1],

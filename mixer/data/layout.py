@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 
 import mixer
 
@@ -45,8 +46,8 @@ def _check_attrs(attrs: Mapping[str, object]) -> dict[str, AttrValue]:
 def trajectory_dataset(
     x: np.ndarray,
     t: np.ndarray,
-    family: Sequence[str],
-    family_id: Sequence[int],
+    family: ArrayLike,
+    family_id: ArrayLike,
     params: Mapping[str, np.ndarray],
     attrs: Mapping[str, object],
     extra_coords: Mapping[str, np.ndarray] | None = None,

@@ -88,26 +88,30 @@ _F = OdeBenchFamily
 FAMILIES: dict[int, OdeBenchFamily] = {
     f.fid: f
     for f in (
-        _F(24, "harmonic oscillator, no damping", (2.1,),
-           ((0.4, -0.03), (0.0, 0.2)), 10.0, _f24),
-        _F(25, "harmonic oscillator, damped", (4.5, 0.43),
-           ((0.12, 0.043), (0.0, -0.3)), 8.0, _f25),
-        _F(28, "pendulum, no friction", (0.9,),
-           ((-1.9, 0.0), (0.3, 0.8)), 15.0, _f28),
-        _F(32, "damped double-well oscillator", (0.18,),
-           ((-1.8, -1.8), (-2.8, 1.0)), 5.0, _f32),
-        _F(34, "frictionless bead on a rotating hoop", (0.93,),
-           ((2.1, 0.0), (-1.2, -0.2)), 20.0, _f34),
-        _F(35, "rotation of an object in shear flow", (4.2,),
-           ((1.13, -0.3), (0.7, -1.7)), 5.0, _f35),
-        _F(37, "Van der Pol (standard)", (0.43,),
-           ((2.2, 0.0), (0.1, 3.2)), 15.0, _f37),
-        _F(38, "Van der Pol (simplified)", (3.37,),
-           ((0.7, 0.0), (-1.1, -0.7)), 15.0, _f38),
-        _F(39, "glycolytic oscillator", (2.4, 0.07),
-           ((0.4, 0.31), (0.2, -0.7)), 4.0, _f39),
-        _F(40, "Duffing (weakly nonlinear)", (0.886,),
-           ((0.63, -0.03), (0.2, 0.2)), 10.0, _f40),
+        _F(24, "harmonic oscillator, no damping", (2.1,), ((0.4, -0.03), (0.0, 0.2)), 10.0, _f24),
+        _F(25, "harmonic oscillator, damped", (4.5, 0.43), ((0.12, 0.043), (0.0, -0.3)), 8.0, _f25),
+        _F(28, "pendulum, no friction", (0.9,), ((-1.9, 0.0), (0.3, 0.8)), 15.0, _f28),
+        _F(32, "damped double-well oscillator", (0.18,), ((-1.8, -1.8), (-2.8, 1.0)), 5.0, _f32),
+        _F(
+            34,
+            "frictionless bead on a rotating hoop",
+            (0.93,),
+            ((2.1, 0.0), (-1.2, -0.2)),
+            20.0,
+            _f34,
+        ),
+        _F(
+            35,
+            "rotation of an object in shear flow",
+            (4.2,),
+            ((1.13, -0.3), (0.7, -1.7)),
+            5.0,
+            _f35,
+        ),
+        _F(37, "Van der Pol (standard)", (0.43,), ((2.2, 0.0), (0.1, 3.2)), 15.0, _f37),
+        _F(38, "Van der Pol (simplified)", (3.37,), ((0.7, 0.0), (-1.1, -0.7)), 15.0, _f38),
+        _F(39, "glycolytic oscillator", (2.4, 0.07), ((0.4, 0.31), (0.2, -0.7)), 4.0, _f39),
+        _F(40, "Duffing (weakly nonlinear)", (0.886,), ((0.63, -0.03), (0.2, 0.2)), 10.0, _f40),
     )  # fmt: skip
 }
 
@@ -126,6 +130,8 @@ ODEBENCH_SETS: dict[str, tuple[int, ...]] = {
     "odebench10b": tuple(FAMILIES),
 }
 
+_DEFAULT_N_ICS = SplitCounts(train=4, val=8, test=32, adapt_train=1, adapt_test=32)
+
 
 @dataclasses.dataclass(frozen=True)
 class OdeBenchSpec:
@@ -136,7 +142,7 @@ class OdeBenchSpec:
 
     train_envs_per_family: int = 5
     adapt_envs_per_family: int = 1
-    n_ics: SplitCounts = SplitCounts(train=4, val=8, test=32, adapt_train=1, adapt_test=32)
+    n_ics: SplitCounts = _DEFAULT_N_ICS
     families: tuple[int, ...] | None = None
     n_times: int = 100
     solver: str = "dopri8"
@@ -146,8 +152,7 @@ class OdeBenchSpec:
     chunk_size: int = 256
 
     def __post_init__(self) -> None:
-        default = OdeBenchSpec.__dataclass_fields__["n_ics"].default
-        object.__setattr__(self, "n_ics", SplitCounts.coerce(self.n_ics, default))
+        object.__setattr__(self, "n_ics", SplitCounts.coerce(self.n_ics, _DEFAULT_N_ICS))
         if self.families is not None:
             object.__setattr__(self, "families", tuple(int(f) for f in self.families))
         if self.train_envs_per_family < 1 or self.adapt_envs_per_family < 1:

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import xarray as xr
 
@@ -39,8 +40,8 @@ DATASET_NAMES: tuple[str, ...] = (
 DatasetSpec = OdeBenchSpec | GenDynSpec | SccTsSpec | Epilepsy2Spec
 
 _SPEC_TYPES: dict[str, type] = {
-    **{name: OdeBenchSpec for name in ODEBENCH_SETS},
-    **{name: GenDynSpec for name in GENDYN_NAMES},
+    **dict.fromkeys(ODEBENCH_SETS, OdeBenchSpec),
+    **dict.fromkeys(GENDYN_NAMES, GenDynSpec),
     "sccts": SccTsSpec,
     "epilepsy2": Epilepsy2Spec,
 }
@@ -75,6 +76,8 @@ def _convert(name: str, key: str, value: object, current: object) -> object:
         except ValueError as err:
             raise ValueError(f"{name}.{key}: {err}") from None
     if key == "families":
+        if not isinstance(value, Iterable) or isinstance(value, (str, Mapping)):
+            raise ValueError(f"{name}.families must be a list of family ids, got {value!r}")
         return tuple(int(v) for v in value)
     return value
 
@@ -99,7 +102,7 @@ def spec_from_config(name: str, mapping: Mapping[str, object] | None) -> Dataset
     spec = default_spec(name)
     mapping = dict(mapping or {})
     fields = {f.name: f for f in dataclasses.fields(spec)}
-    changes = {}
+    changes: dict[str, Any] = {}
     for key, value in mapping.items():
         if key not in fields:
             raise ValueError(
@@ -140,4 +143,3 @@ def build_dataset(name: str, spec: DatasetSpec, seed: int) -> dict[str, xr.Datas
     if tuple(out) != split_names(name, spec):  # pragma: no cover - a generator bug
         raise RuntimeError(f"{name} produced splits {tuple(out)}, expected {split_names(name)}")
     return out
-

@@ -68,6 +68,12 @@ class SccTsSpec:
         if self.source == "file" and self.n_per_class > 100:
             raise ValueError(f"the UCI file has 100 series per class, asked {self.n_per_class}")
 
+    def file_path(self) -> Path:
+        """The UCI file of ``source == "file"``."""
+        if not self.path:
+            raise ValueError("source='file' needs a path to synthetic_control.data")
+        return Path(self.path)
+
 
 def generate_class(rng: np.random.Generator, cls: str, n: int) -> tuple[np.ndarray, dict]:
     """``n`` series ``(n, 60)`` of class ``cls`` and their parameters ``{name: (n,)}``."""
@@ -133,7 +139,8 @@ def normalise(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _from_generator(spec: SccTsSpec, seed: int) -> tuple[np.ndarray, dict]:
-    ys, params = [], {name: [] for name in PARAM_NAMES}
+    ys: list[np.ndarray] = []
+    params: dict[str, list[np.ndarray]] = {name: [] for name in PARAM_NAMES}
     for k, cls in enumerate(CLASSES):
         y, p = generate_class(split_rng(seed, "sccts", "train", k + 1), cls, spec.n_per_class)
         ys.append(y)
@@ -143,7 +150,7 @@ def _from_generator(spec: SccTsSpec, seed: int) -> tuple[np.ndarray, dict]:
 
 
 def _from_file(spec: SccTsSpec) -> tuple[np.ndarray, dict]:
-    data = read_uci_sccts(Path(spec.path))
+    data = read_uci_sccts(spec.file_path())
     blocks = [data[100 * k : 100 * k + spec.n_per_class] for k in range(len(CLASSES))]
     y = np.concatenate(blocks)
     return y, {name: np.full(len(y), np.nan) for name in PARAM_NAMES}
@@ -161,7 +168,7 @@ def generate_sccts(spec: SccTsSpec, seed: int) -> dict[str, xr.Dataset]:
         "generator": (
             "mixer.data.sccts (Alcock 1999 generator)"
             if spec.source == "generate"
-            else f"UCI synthetic_control.data file {Path(spec.path).name}"
+            else f"UCI synthetic_control.data file {spec.file_path().name}"
         ),
         "source": spec.source,
         "solver": "none",

@@ -110,18 +110,18 @@ def training_grid(ref: Sequence[float], n: int) -> np.ndarray:
     One parameter: ``linspace(0.9, 1.1, n) * ref``.  Two parameters: ``ceil(sqrt(n))`` values
     per parameter, the grid in row-major order (first parameter outer), first ``n`` points.
     """
-    ref = np.asarray(ref, dtype=np.float64)
+    values = np.asarray(ref, dtype=np.float64)
     if n < 1:
         raise ValueError(f"need at least one environment, got {n}")
-    if ref.size == 1:
-        return (np.linspace(0.9, 1.1, n) * ref[0])[:, None]
-    if ref.size == 2:
+    if values.size == 1:
+        return (np.linspace(0.9, 1.1, n) * values[0])[:, None]
+    if values.size == 2:
         k = math.ceil(math.sqrt(n))
-        a = np.linspace(0.9, 1.1, k) * ref[0]
-        b = np.linspace(0.9, 1.1, k) * ref[1]
+        a = np.linspace(0.9, 1.1, k) * values[0]
+        b = np.linspace(0.9, 1.1, k) * values[1]
         grid = np.stack(np.meshgrid(a, b, indexing="ij"), axis=-1).reshape(-1, 2)
         return grid[:n]
-    raise ValueError(f"grids are defined for 1 or 2 parameters, got {ref.size}")
+    raise ValueError(f"grids are defined for 1 or 2 parameters, got {values.size}")
 
 
 def adaptation_envs(ref: Sequence[float], n: int) -> np.ndarray:
@@ -166,5 +166,5 @@ def shared_ics(
 ) -> np.ndarray:
     """``(n_ics, D)`` ICs drawn uniformly in ``[low, high)``, one per trajectory index and
     shared by all environments (the Gen-Dynamics convention)."""
-    low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
-    return rng.uniform(low, high, size=(n_ics, low.size))
+    lo, hi = np.asarray(low, np.float64), np.asarray(high, np.float64)
+    return rng.uniform(lo, hi, size=(n_ics, lo.size))

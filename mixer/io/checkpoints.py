@@ -118,5 +118,8 @@ def load_checkpoint(path: str | os.PathLike, template: Any) -> Checkpoint:
         loaded, arrays = eqx.tree_deserialise_leaves(f, (_encode(template), like_arrays))
         if f.read(1):
             raise ValueError(f"{path}: trailing data after the checkpoint (template too small?)")
-    return Checkpoint(tree=_decode(loaded, template), metadata=header["metadata"],
-                      arrays={name: np.asarray(a) for name, a in arrays.items()})
+    return Checkpoint(
+        tree=_decode(loaded, template),
+        metadata=header["metadata"],
+        arrays={name: np.asarray(a) for name, a in arrays.items()},
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import shutil
 import tempfile
 import warnings
@@ -52,7 +53,7 @@ def _check_names(ds: xr.Dataset) -> None:
             )
 
 
-def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
+def write_dataset(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     """Write ``ds`` to a Zarr store at ``path`` atomically (an existing store is replaced).
 
     Returns the path written.
@@ -84,8 +85,11 @@ def _load(path: Path) -> xr.Dataset:
     # Snakemake marks a finished directory() output with a `.snakemake_timestamp` file, which
     # zarr warns about whenever it lists the store: not part of the data, not worth a word.
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Object at \.snakemake_timestamp is not "
-                                "recognized as a component of a Zarr hierarchy")
+        warnings.filterwarnings(
+            "ignore",
+            message=r"Object at \.snakemake_timestamp is not "
+            "recognized as a component of a Zarr hierarchy",
+        )
         with xr.open_zarr(path, consolidated=True) as ds:
             return ds.load()
 
@@ -98,12 +102,15 @@ def _check_finite(ds: xr.Dataset, path: Path) -> None:
         bad = int(values.size - np.count_nonzero(np.isfinite(values)))
         if bad:
             raise DataFormatError(
-                path, None, f"{bad} of {values.size} values of {name!r} are not finite (a "
+                path,
+                None,
+                f"{bad} of {values.size} values of {name!r} are not finite (a "
                 "missing or damaged chunk file reads back as NaN); delete the store and rerun "
-                "the workflow to rebuild it")
+                "the workflow to rebuild it",
+            )
 
 
-def read_dataset(path: str | Path) -> xr.Dataset:
+def read_dataset(path: str | os.PathLike[str]) -> xr.Dataset:
     """Read a store written by :func:`write_dataset` fully into memory.
 
     Raises ``FileNotFoundError`` when there is no store at ``path`` and
@@ -116,8 +123,9 @@ def read_dataset(path: str | Path) -> xr.Dataset:
     try:
         ds = _load(path)
     except Exception as error:  # zarr, numcodecs, JSON and OS errors alike: name the store
-        raise DataFormatError(path, None, f"cannot read the store ({type(error).__name__}: "
-                              f"{error})") from error
+        raise DataFormatError(
+            path, None, f"cannot read the store ({type(error).__name__}: {error})"
+        ) from error
     _check_finite(ds, path)
     return ds
 
@@ -135,8 +143,11 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise DataFormatError(path, number, f"not UTF-8 text ({error.reason} at byte "
-                                      f"{error.start} of the line)") from None
+                raise DataFormatError(
+                    path,
+                    number,
+                    f"not UTF-8 text ({error.reason} at byte {error.start} of the line)",
+                ) from None
             yield number, text.strip()
 
 
@@ -158,7 +169,9 @@ def _parse_numbers(path: Path, number: int, text: str, sep: str | None) -> np.nd
     return values
 
 
-def read_uci_sccts(path: str | Path, n_series: int = 600, length: int = 60) -> np.ndarray:
+def read_uci_sccts(
+    path: str | os.PathLike[str], n_series: int = 600, length: int = 60
+) -> np.ndarray:
     """Read ``synthetic_control.data``: ``n_series`` lines of ``length`` whitespace-separated
     numbers (blank lines are ignored).  Returns ``(n_series, length)`` float64."""
     path = Path(path)
@@ -235,7 +248,7 @@ def _ts_series(path, number, line, expect) -> tuple[np.ndarray, str]:
     return np.stack(rows), label
 
 
-def read_ts(path: str | Path) -> TsData:
+def read_ts(path: str | os.PathLike[str]) -> TsData:
     """Read an sktime/aeon ``.ts`` file of equal-length series.
 
     Blank lines and ``#`` comments are skipped.  The number of channels and the length are

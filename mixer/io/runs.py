@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -16,12 +16,25 @@ from mixer.history import History
 from mixer.io.checkpoints import load_checkpoint, read_metadata, save_checkpoint
 from mixer.io.datasets import read_dataset, write_dataset
 
-__all__ = ["save_model", "load_model", "tracking_reference", "write_json", "read_json",
-           "write_history", "read_history", "run_ids", "runs_frame"]
+if TYPE_CHECKING:  # pandas is imported by runs_frame only
+    import pandas as pd
+
+__all__ = [
+    "save_model",
+    "load_model",
+    "tracking_reference",
+    "write_json",
+    "read_json",
+    "write_history",
+    "read_history",
+    "run_ids",
+    "runs_frame",
+]
 
 
-def save_model(path: str | os.PathLike, model: Any, contexts: Any,
-               metadata: Mapping[str, Any]) -> None:
+def save_model(
+    path: str | os.PathLike, model: Any, contexts: Any, metadata: Mapping[str, Any]
+) -> None:
     """Write a trained model and its training contexts atomically. ``metadata["tracking"]``,
     when given, is where the training run was tracked (``Tracker.reference``)."""
     save_checkpoint(path, {"model": model, "contexts": contexts}, metadata=metadata)
@@ -74,13 +87,26 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def write_history(path: str | os.PathLike, history: History, contexts: np.ndarray,
-                  families: np.ndarray, attrs: Mapping[str, Any]) -> None:
+def write_history(
+    path: str | os.PathLike,
+    history: History,
+    contexts: np.ndarray,
+    families: np.ndarray,
+    attrs: Mapping[str, Any],
+) -> None:
     """Store the training history as a Zarr Dataset (dims: step, gate_step, env, expert)."""
     h = history.to_arrays()
-    scalars = {name: ("step", np.asarray(h[name], np.float64))
-               for name in ("train_loss", "loss_weights", "loss_contexts", "lr_weights",
-                            "val_rel_mse", "gate_empty")}
+    scalars = {
+        name: ("step", np.asarray(h[name], np.float64))
+        for name in (
+            "train_loss",
+            "loss_weights",
+            "loss_contexts",
+            "lr_weights",
+            "val_rel_mse",
+            "gate_empty",
+        )
+    }
     ds = xr.Dataset(
         {
             **scalars,
@@ -88,9 +114,11 @@ def write_history(path: str | os.PathLike, history: History, contexts: np.ndarra
             "routed": (("gate_step", "env"), np.asarray(h["routed"], np.int64)),
             "contexts": (("env", "context"), np.asarray(contexts)),
         },
-        coords={"step": np.asarray(h["step"], np.int64),
-                "gate_step": np.asarray(h["gate_step"], np.int64),
-                "family": ("env", np.asarray(families).astype(str))},
+        coords={
+            "step": np.asarray(h["step"], np.int64),
+            "gate_step": np.asarray(h["gate_step"], np.int64),
+            "family": ("env", np.asarray(families).astype(str)),
+        },
         attrs={k: v for k, v in attrs.items() if isinstance(v, (str, int, float, bool))},
     )
     write_dataset(ds, path)
@@ -110,7 +138,7 @@ def run_ids(path: str | os.PathLike) -> dict[str, Any]:
     return {"backbone": backbone, "variant": variant, "seed": int(seed[4:])}
 
 
-def runs_frame(paths: list[str], metrics: list[str]) -> "pd.DataFrame":
+def runs_frame(paths: list[str], metrics: list[str]) -> pd.DataFrame:
     """One row per run JSON file: backbone, variant, seed and the given metrics."""
     import pandas as pd
 

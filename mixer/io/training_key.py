@@ -40,8 +40,14 @@ from mixer.config import config_hash
 from mixer.envdata import EnvData
 from mixer.provenance import package_versions
 
-__all__ = ["TrainingKey", "training_key", "data_digest", "code_digest", "checkpoint_dir",
-           "stale_checkpoint_dirs"]
+__all__ = [
+    "TrainingKey",
+    "training_key",
+    "data_digest",
+    "code_digest",
+    "checkpoint_dir",
+    "stale_checkpoint_dirs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +70,12 @@ class TrainingKey:
     def metadata(self) -> dict[str, str]:
         """Flat record for model files, summaries and tags (``load_trained`` reads
         ``training_settings``)."""
-        return {"training_key": self.digest, "training_settings": self.settings,
-                "training_data": self.data, "training_code": self.code}
+        return {
+            "training_key": self.digest,
+            "training_settings": self.settings,
+            "training_data": self.data,
+            "training_code": self.code,
+        }
 
 
 def data_digest(*datasets: EnvData) -> str:
@@ -140,12 +150,16 @@ def code_digest(entry: str = TRAINING_ENTRY) -> str:
     return digest.hexdigest()[:12]
 
 
-def training_key(settings: str, train: EnvData, val: EnvData, *,
-                 code: str | None = None) -> TrainingKey:
+def training_key(
+    settings: str, train: EnvData, val: EnvData, *, code: str | None = None
+) -> TrainingKey:
     """The training key of a run with training-settings hash ``settings`` (from
     ``RunSpec.training_hash``) on ``train``/``val``; ``code`` defaults to :func:`code_digest`."""
-    return TrainingKey(settings=settings, data=data_digest(train, val),
-                       code=code_digest() if code is None else code)
+    return TrainingKey(
+        settings=settings,
+        data=data_digest(train, val),
+        code=code_digest() if code is None else code,
+    )
 
 
 def stale_checkpoint_dirs(root: str | Path, key: TrainingKey) -> list[Path]:
@@ -164,6 +178,10 @@ def checkpoint_dir(root: str | Path, key: TrainingKey) -> Path:
     """
     path = Path(root) / key.digest
     for stale in stale_checkpoint_dirs(root, key):
-        log.warning("stale checkpoint folder %s (another training key: data, seed, settings or "
-                    "code differ) is not resumed; this run checkpoints in %s", stale, path)
+        log.warning(
+            "stale checkpoint folder %s (another training key: data, seed, settings or "
+            "code differ) is not resumed; this run checkpoints in %s",
+            stale,
+            path,
+        )
     return path

@@ -131,7 +131,7 @@ def small(**kw):
         "train_envs_per_family": 2,
         "adapt_envs_per_family": 2,
         "families": [25, 38],
-        "n_ics": {split: 4 for split in N_ICS},
+        "n_ics": dict.fromkeys(N_ICS, 4),
     }
     return spec_from_config("odebench10a", {**base, **kw})
 

@@ -59,11 +59,18 @@ def test_overrides_and_coercion():
         spec_from_config("mnist", {})
 
 
+@pytest.mark.parametrize("families", [25, "25", {"25": 1}])
+def test_families_must_be_a_list_of_ids(families):
+    # A string used to be read character by character ("25" -> families 2 and 5).
+    with pytest.raises(ValueError, match="families must be a list"):
+        spec_from_config("odebench2", {"families": families})
+
+
 def test_specs_accept_plain_mappings():
     spec = OdeBenchSpec(n_ics={"test": 3}, families=[25])
     assert spec.n_ics.test == 3 and spec.n_ics.val == 8 and spec.families == (25,)
     hash(spec)
-    full = dict(train=1, val=2, test=3, adapt_train=1, adapt_test=5)
+    full = {"train": 1, "val": 2, "test": 3, "adapt_train": 1, "adapt_test": 5}
     assert GenDynSpec(n_traj=full).counts("go").as_dict() == full
     with pytest.raises(ValueError, match="lack"):
         GenDynSpec(n_traj={"train": 1})

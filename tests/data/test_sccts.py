@@ -125,5 +125,10 @@ def test_constant_time_index_is_rejected():
 def test_spec_validation():
     with pytest.raises(ValueError, match="path"):
         SccTsSpec(source="file")
+    assert SccTsSpec(source="file", path="data/synthetic_control.data").file_path().name == (
+        "synthetic_control.data"
+    )
+    with pytest.raises(ValueError, match="path"):
+        SccTsSpec().file_path()  # the generator has no file
     with pytest.raises(ValueError, match="source"):
         SccTsSpec(source="download")

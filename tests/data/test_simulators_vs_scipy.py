@@ -38,7 +38,7 @@ def ode37(x, c0, c1):
 
 
 def ode38(x, c0, c1):
-    return [c0 * (-x[0] ** 3 / 3 + x[0] + x[1]), -x[0] / c0]
+    return [c0 * (-(x[0] ** 3) / 3 + x[0] + x[1]), -x[0] / c0]
 
 
 def ode39(x, c0, c1):

@@ -38,7 +38,7 @@ def _tree(seed: int):
 def _assert_same(a, b):
     la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
     assert len(la) == len(lb)
-    for x, y in zip(la, lb):
+    for x, y in zip(la, lb, strict=True):
         if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
             x, y = jax.random.key_data(x), jax.random.key_data(y)
         if isinstance(x, (jax.Array, np.ndarray)):
@@ -52,14 +52,17 @@ def test_round_trip_is_exact(tmp_path):
     tree = _tree(1)
     path = tmp_path / "sub" / "state.ckpt"
     arrays = {"loss": np.array([0.5, np.nan, 0.25]), "routed": np.zeros((0, 4), np.int32)}
-    save_checkpoint(path, tree, metadata={"step": 3, "best": float("inf"), "name": "x"},
-                    arrays=arrays)
+    save_checkpoint(
+        path, tree, metadata={"step": 3, "best": float("inf"), "name": "x"}, arrays=arrays
+    )
     loaded = load_checkpoint(path, _tree(2))  # a template with other values
     _assert_same(loaded.tree, tree)
     assert jnp.issubdtype(loaded.tree["typed_key"].dtype, jax.dtypes.prng_key)
     # the restored key draws the same numbers as the original
-    np.testing.assert_array_equal(jax.random.normal(loaded.tree["typed_key"], (3,)),
-                                  jax.random.normal(tree["typed_key"], (3,)))
+    np.testing.assert_array_equal(
+        jax.random.normal(loaded.tree["typed_key"], (3,)),
+        jax.random.normal(tree["typed_key"], (3,)),
+    )
     assert loaded.metadata == {"step": 3, "best": float("inf"), "name": "x"}
     assert read_metadata(path) == loaded.metadata
     np.testing.assert_array_equal(loaded.arrays["loss"], arrays["loss"])

@@ -79,8 +79,11 @@ def test_missing_chunk_names_the_store_instead_of_reading_nan(tmp_path):
     store = write_dataset(small_dataset(), tmp_path / "train.zarr")
     for chunk in _chunk_files(store, "x"):
         chunk.unlink()  # zarr reads a missing chunk back as its fill value, NaN
-    with pytest.raises(DataFormatError, match=r"train.zarr: 60 of 60 values of 'x' are not "
-                       "finite") as err:
+    with pytest.raises(
+        DataFormatError,
+        match=r"train.zarr: 60 of 60 values of 'x' are not "
+        "finite",
+    ) as err:
         read_dataset(store)
     assert err.value.path == str(store)
 
@@ -96,8 +99,10 @@ def test_non_finite_time_grid_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
-        (lambda store: [c.write_bytes(b"not blosc") for c in _chunk_files(store, "x")],
-         "cannot read the store"),
+        (
+            lambda store: [c.write_bytes(b"not blosc") for c in _chunk_files(store, "x")],
+            "cannot read the store",
+        ),
         (lambda store: (store / ".zmetadata").write_text("{not json"), "cannot read the store"),
         (lambda store: (store / ".zmetadata").unlink(), "cannot read the store"),
     ],

@@ -14,8 +14,14 @@ import yaml
 from mixer.config import validate_config
 from mixer.envdata import EnvData
 from mixer.experiment import run_spec
-from mixer.io.training_key import (TrainingKey, checkpoint_dir, code_digest, data_digest,
-                                   training_key, training_modules)
+from mixer.io.training_key import (
+    TrainingKey,
+    checkpoint_dir,
+    code_digest,
+    data_digest,
+    training_key,
+    training_modules,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
@@ -63,15 +69,24 @@ def test_data_digest_is_content_order_and_shape_sensitive():
     a, b = data(), data(0.5)
     assert data_digest(a, b) == data_digest(data(), data(0.5))
     assert data_digest(a, b) != data_digest(b, a)
-    flat = EnvData.from_arrays(np.asarray(a.x).reshape(2, 3, 8, 1),
-                               np.tile(np.linspace(0, 1, 8), (2, 1)))
+    flat = EnvData.from_arrays(
+        np.asarray(a.x).reshape(2, 3, 8, 1), np.tile(np.linspace(0, 1, 8), (2, 1))
+    )
     assert data_digest(flat) != data_digest(a)
 
 
 def test_training_code_is_the_library_training_imports():
     modules = training_modules()
-    for name in ("mixer.train", "mixer.train_step", "mixer.layer", "mixer.backbones.ncf",
-                 "mixer.gating.update", "mixer.solve", "mixer.experiment", "mixer.io.checkpoints"):
+    for name in (
+        "mixer.train",
+        "mixer.train_step",
+        "mixer.layer",
+        "mixer.backbones.ncf",
+        "mixer.gating.update",
+        "mixer.solve",
+        "mixer.experiment",
+        "mixer.io.checkpoints",
+    ):
         assert name in modules, name
     assert not [m for m in modules if m.startswith(("mixer.plotting", "mixer.data"))]
     assert "mixer.tables" not in modules and "mixer.paper_tables" not in modules
@@ -103,8 +118,12 @@ def test_changed_data_starts_fresh_and_names_the_stale_folder(tmp_path, caplog):
 def test_key_metadata_is_flat_and_names_each_part():
     k = TrainingKey(settings="s", data="d", code="c")
     meta = k.metadata()
-    assert meta == {"training_key": k.digest, "training_settings": "s", "training_data": "d",
-                    "training_code": "c"}
+    assert meta == {
+        "training_key": k.digest,
+        "training_settings": "s",
+        "training_data": "d",
+        "training_code": "c",
+    }
     assert len(k.digest) == 12
 
 
