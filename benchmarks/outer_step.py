@@ -55,8 +55,13 @@ from mixer.layer import MixER, active_param_count, make_mixer
 from mixer.schedules import make_optimisers
 from mixer.solve import SolverConfig
 from mixer.train_config import TrainConfig
-from mixer.train_step import (contexts_objective, init_train_state, make_outer_step,
-                              trainable_filter, weights_objective)
+from mixer.train_step import (
+    contexts_objective,
+    init_train_state,
+    make_outer_step,
+    trainable_filter,
+    weights_objective,
+)
 
 LOG = logging.getLogger("benchmarks.outer_step")
 
@@ -66,9 +71,9 @@ REFERENCE = {
     "s_outer_early": 10.1,
     "s_outer_late": 17.7,
     "source": "issue 14 of this project: the authors' public code (ODEBench-10B from its "
-              "generator, GEPS, M=10, d=40, 12+12 inner steps, gate every inner step, Tsit5 "
-              "1e-3/1e-6) measured on the same machine class (2 cores); median outer step over "
-              "outer steps 3-12 (10.1-11.4 s over four runs) and 46-60",
+    "generator, GEPS, M=10, d=40, 12+12 inner steps, gate every inner step, Tsit5 "
+    "1e-3/1e-6) measured on the same machine class (2 cores); median outer step over "
+    "outer steps 3-12 (10.1-11.4 s over four runs) and 46-60",
 }
 
 
@@ -90,38 +95,84 @@ class Setup:
     samples: int  # states per window at which the per-call timings are taken
 
 
-FULL = Setup(families=None, envs_per_family=16, trajectories=4, time_stride=5, width=64,
-             depth=2, num_experts=10, context_size=40, outer_steps=60, early=(3, 12),
-             late=(46, 60), samples=3)
-QUICK = Setup(families=(24, 25), envs_per_family=4, trajectories=2, time_stride=10, width=16,
-              depth=2, num_experts=2, context_size=4, outer_steps=6, early=(2, 3), late=(5, 6),
-              samples=1)
+FULL = Setup(
+    families=None,
+    envs_per_family=16,
+    trajectories=4,
+    time_stride=5,
+    width=64,
+    depth=2,
+    num_experts=10,
+    context_size=40,
+    outer_steps=60,
+    early=(3, 12),
+    late=(46, 60),
+    samples=3,
+)
+QUICK = Setup(
+    families=(24, 25),
+    envs_per_family=4,
+    trajectories=2,
+    time_stride=10,
+    width=16,
+    depth=2,
+    num_experts=2,
+    context_size=4,
+    outer_steps=6,
+    early=(2, 3),
+    late=(5, 6),
+    samples=1,
+)
 
 
 def build_data(setup: Setup, seed: int) -> EnvData:
     """The training split of ODEBench-10B from the project's simulator (other splits minimal)."""
-    spec = spec_from_config("odebench10b", {
-        "train_envs_per_family": setup.envs_per_family, "families": setup.families,
-        "n_ics": {"train": setup.trajectories, "val": 1, "test": 1, "adapt_train": 1,
-                  "adapt_test": 1}})
+    spec = spec_from_config(
+        "odebench10b",
+        {
+            "train_envs_per_family": setup.envs_per_family,
+            "families": setup.families,
+            "n_ics": {
+                "train": setup.trajectories,
+                "val": 1,
+                "test": 1,
+                "adapt_train": 1,
+                "adapt_test": 1,
+            },
+        },
+    )
     train = build_dataset("odebench10b", spec, seed)["train"]
     return EnvData.from_dataset(train).strided(setup.time_stride)
 
 
 def build_model(setup: Setup, state_size: int, key) -> MixER:
     """GEPS experts of the authors' size."""
-    return make_mixer("geps", state_size, setup.context_size, setup.num_experts,
-                      split_contexts=True, naive=False,
-                      options={"width": setup.width, "depth": setup.depth}, key=key)
+    return make_mixer(
+        "geps",
+        state_size,
+        setup.context_size,
+        setup.num_experts,
+        split_contexts=True,
+        naive=False,
+        options={"width": setup.width, "depth": setup.depth},
+        key=key,
+    )
 
 
 def train_config(on_empty: str, max_steps: int) -> TrainConfig:
     """The paper's training settings (App. C.3); 500 outer steps set the weights' schedule
     (constant over the benchmark's steps)."""
     solver = SolverConfig("tsit5", rtol=1e-3, atol=1e-6, max_steps=max_steps)
-    return TrainConfig(outer_steps=500, prox_beta=1e-3, solver=solver, gate_update_every=1,
-                       gate_warmup=0, validate_every=500, checkpoint_every=0,
-                       gate=GateConfig(on_empty=on_empty))
+    return TrainConfig(
+        outer_steps=500,
+        prox_beta=1e-3,
+        solver=solver,
+        gate_update_every=1,
+        gate_warmup=0,
+        validate_every=500,
+        checkpoint_every=0,
+        gate=GateConfig(on_empty=on_empty),
+    )
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -140,28 +191,41 @@ def _gate_row(info) -> dict[str, Any]:
     phases = (info.weights, info.contexts)
     cat = lambda name: np.concatenate([np.asarray(getattr(p, name)) for p in phases])  # noqa: E731
     matrix = cat("gate_matrix")
-    return {"due": int(np.sum(cat("gate_updated"))), "abandoned": int(np.sum(cat("gate_empty"))),
-            "matrices": int(np.sum(matrix)),
-            "steps_sum": float(np.sum(cat("gate_steps_mean") * matrix)),
-            "steps_max": int(np.max(cat("gate_steps_max"), initial=0))}
+    return {
+        "due": int(np.sum(cat("gate_updated"))),
+        "abandoned": int(np.sum(cat("gate_empty"))),
+        "matrices": int(np.sum(matrix)),
+        "steps_sum": float(np.sum(cat("gate_steps_mean") * matrix)),
+        "steps_max": int(np.max(cat("gate_steps_max"), initial=0)),
+    }
 
 
 def run_training(model: MixER, data: EnvData, cfg: TrainConfig, setup: Setup, key):
     """Every outer step, timed; returns per-step records and the states sampled for the
     per-call timings (``{outer step: (model, contexts)}``)."""
-    state = init_train_state(model, jnp.zeros((data.num_envs, model.context_size)), cfg,
-                             key=key)
+    state = init_train_state(model, jnp.zeros((data.num_envs, model.context_size)), cfg, key=key)
     outer = make_outer_step(model, cfg, data)
-    keep = set(_sample_steps(setup.early, setup.samples) + _sample_steps(setup.late,
-                                                                         setup.samples))
+    keep = set(_sample_steps(setup.early, setup.samples) + _sample_steps(setup.late, setup.samples))
     rows, snapshots = [], {}
     for step in range(1, setup.outer_steps + 1):
         (state, info), wall, cpu = _timed(lambda s=state: outer(s))
-        row = {"step": step, "s": wall, "cpu_s": cpu, "loss": float(np.mean(info.weights.loss)),
-               **_gate_row(info)}
+        row = {
+            "step": step,
+            "s": wall,
+            "cpu_s": cpu,
+            "loss": float(np.mean(info.weights.loss)),
+            **_gate_row(info),
+        }
         rows.append(row)
-        LOG.info("outer step %d: %.3f s (cpu %.3f s), gate %d due, %d abandoned, %d matrices",
-                 step, wall, cpu, row["due"], row["abandoned"], row["matrices"])
+        LOG.info(
+            "outer step %d: %.3f s (cpu %.3f s), gate %d due, %d abandoned, %d matrices",
+            step,
+            wall,
+            cpu,
+            row["due"],
+            row["abandoned"],
+            row["matrices"],
+        )
         if step in keep:
             snapshots[step] = (state.model, state.contexts)
     return rows, snapshots
@@ -178,7 +242,8 @@ def _phase_steps(cfg: TrainConfig, data: EnvData, batch_size: int):
         batch = neighbour_batch(contexts, batch_size, key=k_batch)
         theta, static = eqx.partition(model, trainable_filter(model))
         grads, _ = jax.grad(weights_objective, has_aux=True)(
-            theta, static, theta, contexts, data, batch, cfg, key=k_loss)
+            theta, static, theta, contexts, data, batch, cfg, key=k_loss
+        )
         updates, opt_state = opt_w.update(grads, opt_state, theta)
         return eqx.combine(eqx.apply_updates(theta, updates), static), opt_state
 
@@ -187,7 +252,8 @@ def _phase_steps(cfg: TrainConfig, data: EnvData, batch_size: int):
         k_batch, k_loss = jr.split(key)
         batch = neighbour_batch(contexts, batch_size, key=k_batch)
         grads, _ = jax.grad(contexts_objective, has_aux=True)(
-            contexts, model, contexts, data, batch, cfg, key=k_loss)
+            contexts, model, contexts, data, batch, cfg, key=k_loss
+        )
         updates, opt_state = opt_c.update(grads, opt_state, contexts)
         return eqx.apply_updates(contexts, updates), opt_state
 
@@ -197,8 +263,9 @@ def _phase_steps(cfg: TrainConfig, data: EnvData, batch_size: int):
     return weight_step, context_step, init
 
 
-def time_calls(snapshots, data: EnvData, cfg: TrainConfig, batch_size: int, repeats: int,
-               key) -> dict[int, dict[str, float]]:
+def time_calls(
+    snapshots, data: EnvData, cfg: TrainConfig, batch_size: int, repeats: int, key
+) -> dict[int, dict[str, float]]:
     """Per-call wall times at every sampled state (median of ``repeats`` after a warm-up)."""
     weight_step, context_step, init = _phase_steps(cfg, data, batch_size)
 
@@ -209,9 +276,11 @@ def time_calls(snapshots, data: EnvData, cfg: TrainConfig, batch_size: int, repe
     out = {}
     for step, (model, contexts) in sorted(snapshots.items()):
         opt_w, opt_c = init(model, contexts)
-        calls = {"loss_matrix": lambda m=model, c=contexts: full_matrix(m, c)[0],
-                 "weight_step": lambda m=model, c=contexts, o=opt_w: weight_step(m, c, o, key),
-                 "context_step": lambda m=model, c=contexts, o=opt_c: context_step(m, c, o, key)}
+        calls = {
+            "loss_matrix": lambda m=model, c=contexts: full_matrix(m, c)[0],
+            "weight_step": lambda m=model, c=contexts, o=opt_w: weight_step(m, c, o, key),
+            "context_step": lambda m=model, c=contexts, o=opt_c: context_step(m, c, o, key),
+        }
         out[step] = {}
         for name, fn in calls.items():
             _timed(fn)  # compile / warm up
@@ -229,13 +298,16 @@ def _window(rows: list[dict], window: tuple[int, int]) -> list[dict]:
 def _window_stats(rows: list[dict], window: tuple[int, int]) -> dict[str, Any]:
     sel = _window(rows, window)
     matrices = sum(r["matrices"] for r in sel)
-    return {"s_outer": statistics.median(r["s"] for r in sel),
-            "cpu_s_outer": statistics.median(r["cpu_s"] for r in sel),
-            "steps_per_solve": {
-                "mean": sum(r["steps_sum"] for r in sel) / matrices if matrices else None,
-                "max": max((r["steps_max"] for r in sel), default=0)},
-            "gate_due": sum(r["due"] for r in sel),
-            "gate_abandoned": sum(r["abandoned"] for r in sel)}
+    return {
+        "s_outer": statistics.median(r["s"] for r in sel),
+        "cpu_s_outer": statistics.median(r["cpu_s"] for r in sel),
+        "steps_per_solve": {
+            "mean": sum(r["steps_sum"] for r in sel) / matrices if matrices else None,
+            "max": max((r["steps_max"] for r in sel), default=0),
+        },
+        "gate_due": sum(r["due"] for r in sel),
+        "gate_abandoned": sum(r["abandoned"] for r in sel),
+    }
 
 
 def summarise(rows, calls, setup: Setup, model: MixER, *, quick: bool) -> dict[str, Any]:
@@ -248,18 +320,24 @@ def summarise(rows, calls, setup: Setup, model: MixER, *, quick: bool) -> dict[s
     due = sum(r["due"] for r in rows)
     abandoned = sum(r["abandoned"] for r in rows)
     record = {
-        "s_outer_early": early["s_outer"], "s_outer_late": late["s_outer"],
-        "cpu_s_outer_early": early["cpu_s_outer"], "cpu_s_outer_late": late["cpu_s_outer"],
+        "s_outer_early": early["s_outer"],
+        "s_outer_late": late["s_outer"],
+        "cpu_s_outer_early": early["cpu_s_outer"],
+        "cpu_s_outer_late": late["cpu_s_outer"],
         "s_loss_matrix_early": per_call(setup.early, "loss_matrix"),
         "s_loss_matrix_late": per_call(setup.late, "loss_matrix"),
         "s_weight_step": statistics.median(c["weight_step"] for c in all_calls),
         "s_context_step": statistics.median(c["context_step"] for c in all_calls),
         "steps_per_solve_early": early["steps_per_solve"],
         "steps_per_solve_late": late["steps_per_solve"],
-        "gate_updates": {"due": due, "done": due - abandoned, "abandoned": abandoned,
-                         "abandoned_early": early["gate_abandoned"],
-                         "abandoned_late": late["gate_abandoned"],
-                         "loss_matrices": sum(r["matrices"] for r in rows)},
+        "gate_updates": {
+            "due": due,
+            "done": due - abandoned,
+            "abandoned": abandoned,
+            "abandoned_early": early["gate_abandoned"],
+            "abandoned_late": late["gate_abandoned"],
+            "loss_matrices": sum(r["matrices"] for r in rows),
+        },
         "compile_s": rows[0]["s"] - early["s_outer"],
         # the reference is for the full-size problem only
         "speedup_early": None if quick else REFERENCE["s_outer_early"] / early["s_outer"],
@@ -291,24 +369,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     calls = time_calls(snapshots, data, cfg, batch_size, args.repeats, k_calls)
     record = summarise(rows, calls, setup, model, quick=args.quick)
     record["settings"] = {
-        "quick": args.quick, "on_empty": args.on_empty, "seed": args.seed,
-        "data": list(map(int, data.x.shape)), "num_experts": model.num_experts,
-        "context_size": model.context_size, "width": setup.width, "depth": setup.depth,
-        "batch_size": batch_size, "outer_steps": setup.outer_steps,
+        "quick": args.quick,
+        "on_empty": args.on_empty,
+        "seed": args.seed,
+        "data": list(map(int, data.x.shape)),
+        "num_experts": model.num_experts,
+        "context_size": model.context_size,
+        "width": setup.width,
+        "depth": setup.depth,
+        "batch_size": batch_size,
+        "outer_steps": setup.outer_steps,
         "windows": {"early": setup.early, "late": setup.late},
-        "solver": dataclasses.asdict(cfg.solver)}
-    record["machine"] = {"backend": jax.default_backend(), "cpu_count": os.cpu_count(),
-                         "load_avg_start": list(load_start), "load_avg_end": list(os.getloadavg())}
+        "solver": dataclasses.asdict(cfg.solver),
+    }
+    record["machine"] = {
+        "backend": jax.default_backend(),
+        "cpu_count": os.cpu_count(),
+        "load_avg_start": list(load_start),
+        "load_avg_end": list(os.getloadavg()),
+    }
     return record
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--on-empty", choices=("stop", "reseed"), default="stop",
-                        help="K-means empty-cluster rule (stop: the authors' Alg. 2)")
+    parser.add_argument(
+        "--on-empty",
+        choices=("stop", "reseed"),
+        default="stop",
+        help="K-means empty-cluster rule (stop: the authors' Alg. 2)",
+    )
     parser.add_argument("--quick", action="store_true", help="CI-sized run")
-    parser.add_argument("--outer-steps", type=int, default=None,
-                        help="override the number of outer steps (windows unchanged)")
+    parser.add_argument(
+        "--outer-steps",
+        type=int,
+        default=None,
+        help="override the number of outer steps (windows unchanged)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per measurement")
     parser.add_argument("--max-steps", type=int, default=256, help="solver max_steps")
     parser.add_argument("--seed", type=int, default=0)

@@ -48,10 +48,19 @@ class ClockTracker(NullTracker):
 
     def _log_metrics(self, metrics: dict[str, float], step: int) -> None:
         if "val/rel_mse" in metrics:
-            self.rows.append({"step": step + 1, "seconds": time.perf_counter() - self.started,
-                              "val_rel_mse": float(metrics["val/rel_mse"])})
-            LOG.info("outer step %d: val rel MSE %.4f at %.1f s", step + 1,
-                     self.rows[-1]["val_rel_mse"], self.rows[-1]["seconds"])
+            self.rows.append(
+                {
+                    "step": step + 1,
+                    "seconds": time.perf_counter() - self.started,
+                    "val_rel_mse": float(metrics["val/rel_mse"]),
+                }
+            )
+            LOG.info(
+                "outer step %d: val rel MSE %.4f at %.1f s",
+                step + 1,
+                self.rows[-1]["val_rel_mse"],
+                self.rows[-1]["seconds"],
+            )
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -78,8 +87,14 @@ def first_reached(rows: list[dict[str, float]], threshold: float) -> dict[str, A
     return None
 
 
-def run_variant(config: dict[str, Any], variant: str, budget: int | None,
-                thresholds: list[float], train: EnvData, val: EnvData) -> dict[str, Any]:
+def run_variant(
+    config: dict[str, Any],
+    variant: str,
+    budget: int | None,
+    thresholds: list[float],
+    train: EnvData,
+    val: EnvData,
+) -> dict[str, Any]:
     """Train one variant and summarise when it reached each threshold."""
     experiment = config["experiments"][EXPERIMENT]
     seed = int(experiment["seeds"][0])
@@ -92,9 +107,11 @@ def run_variant(config: dict[str, Any], variant: str, budget: int | None,
     result = train_run(spec, train, val, tracker=tracker, checkpoint_dir=None)
     rows = tracker.rows
     return {
-        "outer_steps": spec.train.outer_steps, "seed": seed,
+        "outer_steps": spec.train.outer_steps,
+        "seed": seed,
         "reached": {str(th): first_reached(rows, th) for th in thresholds},
-        "best_val_rel_mse": result.best_val_rel_mse, "best_step": result.best_step + 1,
+        "best_val_rel_mse": result.best_val_rel_mse,
+        "best_step": result.best_step + 1,
         "train_seconds": round(rows[-1]["seconds"], 2) if rows else None,
         "val_rel_mse": [round(r["val_rel_mse"], 4) for r in rows],
     }
@@ -104,8 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
     parser.add_argument("--variants", default="mixer1,mixer10")
-    parser.add_argument("--budget", type=int, default=None,
-                        help="outer steps per run (default: the config's)")
+    parser.add_argument(
+        "--budget", type=int, default=None, help="outer steps per run (default: the config's)"
+    )
     parser.add_argument("--thresholds", default="0.5,0.3")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
@@ -113,12 +131,22 @@ def main(argv: list[str] | None = None) -> None:
     config = load_config(args.config)
     train, val = load_data(config)
     thresholds = [float(v) for v in args.thresholds.split(",")]
-    record = {variant: run_variant(config, variant, args.budget, thresholds, train, val)
-              for variant in args.variants.split(",")}
-    record["settings"] = {"config": str(args.config), "experiment": EXPERIMENT,
-                          "backbone": "geps", "budget": args.budget, "thresholds": thresholds}
-    record["machine"] = {"cpu_count": os.cpu_count(), "load_avg_start": list(load_start),
-                         "load_avg_end": list(os.getloadavg())}
+    record = {
+        variant: run_variant(config, variant, args.budget, thresholds, train, val)
+        for variant in args.variants.split(",")
+    }
+    record["settings"] = {
+        "config": str(args.config),
+        "experiment": EXPERIMENT,
+        "backbone": "geps",
+        "budget": args.budget,
+        "thresholds": thresholds,
+    }
+    record["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "load_avg_start": list(load_start),
+        "load_avg_end": list(os.getloadavg()),
+    }
     print(json.dumps(record))
 
 

@@ -69,10 +69,11 @@ class MixER(eqx.Module):
 
     def __check_init__(self) -> None:
         if self.split_contexts and self.context_size % self.num_experts:
-            raise ValueError(f"split_contexts needs context_size ({self.context_size}) "
-                             f"divisible by num_experts ({self.num_experts})")
-        want = {"gate": (self.context_size + 1, self.num_experts),
-                "shifts": (self.num_experts,)}
+            raise ValueError(
+                f"split_contexts needs context_size ({self.context_size}) "
+                f"divisible by num_experts ({self.num_experts})"
+            )
+        want = {"gate": (self.context_size + 1, self.num_experts), "shifts": (self.num_experts,)}
         for name, shape in want.items():
             got = getattr(self, name).shape
             if tuple(got) != shape:
@@ -183,8 +184,10 @@ class MixER(eqx.Module):
         False) from each environment's support data in ``steps`` inner steps (``None``: as in
         training), and the loss before each step."""
         if self.num_experts != 1 or self.experts.uses_stored_context:
-            raise ValueError("infer_contexts needs a single expert without stored contexts "
-                             f"(got {self.num_experts} x {type(self.experts).__name__})")
+            raise ValueError(
+                "infer_contexts needs a single expert without stored contexts "
+                f"(got {self.num_experts} x {type(self.experts).__name__})"
+            )
         expert = self.expert(0)
         ctxs, losses = jax.vmap(lambda x, t: expert.infer_context(x, t, solver, steps))(xs, ts)
         return ctxs - self.shifts[0], losses
@@ -321,6 +324,7 @@ def _generic_row(
     solver: SolverConfig,
 ) -> Float[Array, " E"]:
     """``trajectory_mse`` of ``loss_predict`` for every environment (vmapped)."""
+
     def one_env(c: Array, x: Array, t: Array) -> Float[Array, ""]:
         return trajectory_mse(expert.loss_predict(c, x, t, solver), x)
 

@@ -42,11 +42,15 @@ class SolverConfig:
 
     def __post_init__(self) -> None:
         if self.solver not in _SOLVERS and self.solver not in GRID_SOLVERS:
-            raise ValueError(f"solver must be one of {sorted(_SOLVERS) + list(GRID_SOLVERS)}, "
-                             f"got {self.solver!r}")
+            raise ValueError(
+                f"solver must be one of {sorted(_SOLVERS) + list(GRID_SOLVERS)}, "
+                f"got {self.solver!r}"
+            )
         if self.solver in GRID_SOLVERS and self.dt0 is not None:
-            raise ValueError(f"solver {self.solver!r} steps exactly from one time point to the "
-                             f"next; dt0 must be null, got {self.dt0}")
+            raise ValueError(
+                f"solver {self.solver!r} steps exactly from one time point to the "
+                f"next; dt0 must be null, got {self.dt0}"
+            )
         if self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
 
@@ -60,12 +64,16 @@ def _diffrax_parts(
     """The term, solver, step-size controller and first step of a Diffrax solve of
     ``field`` over the grid ``t`` (shared by ``solve_ivp`` and ``rollout_sq_error``)."""
     dt0 = (t[1] - t[0]) if cfg.dt0 is None else jnp.asarray(cfg.dt0, t.dtype)
-    controller = (
+    controller: diffrax.AbstractStepSizeController = (
         diffrax.ConstantStepSize()
         if _fixed_step(cfg)
         else diffrax.PIDController(rtol=cfg.rtol, atol=cfg.atol)
     )
-    term = diffrax.ODETerm(lambda s, y, _: field(s, y))
+
+    def vector_field(s, y, _args):
+        return field(s, y)
+
+    term = diffrax.ODETerm(vector_field)
     return term, _SOLVERS[cfg.solver](), controller, dt0
 
 
@@ -168,7 +176,7 @@ def lanes_sq_error(
         return _grid_sq_error(lanes_field, x0s, t, x, cfg.solver.removesuffix("_grid"))
     solver = _SOLVERS[cfg.solver]()
     tableau = type(solver).tableau if isinstance(solver, diffrax.AbstractERK) else None
-    if tableau is None or not (tableau.fsal and tableau.ssal):
+    if not isinstance(tableau, diffrax.ButcherTableau) or not (tableau.fsal and tableau.ssal):
         return _per_lane_sq_error(field, args, x0s, t, x, cfg)
     return _erk_sq_error(field, tableau, solver, args, x0s, t, x, cfg)
 
@@ -183,13 +191,15 @@ def rollout_sq_error(
     """``lanes_sq_error`` of a single rollout of ``field(t, y)`` (``y`` of shape
     ``(state,)``)."""
     lanes = jax.vmap(field, in_axes=(0, 1), out_axes=1)
-    sq_error, steps = lanes_sq_error(lambda _, s, y: lanes(s, y), None, x0[:, None], t[:, None],
-                                     x[:, :, None], cfg)
+    sq_error, steps = lanes_sq_error(
+        lambda _, s, y: lanes(s, y), None, x0[:, None], t[:, None], x[:, :, None], cfg
+    )
     return sq_error[0], steps[0]
 
 
 def _grid_sq_error(field: Callable[[Array, Array], Array], x0s, t, x, method: str):
     """``grid_rollout`` of every lane at once, scored at every grid point."""
+
     def step(y, interval):
         y1 = _rk_step(field, method, interval[0], interval[1], y)
         return y1, y1
@@ -202,13 +212,23 @@ def _grid_sq_error(field: Callable[[Array, Array], Array], x0s, t, x, method: st
 
 def _per_lane_sq_error(field: LanesField, args: Any, x0s, t, x, cfg: SolverConfig):
     """The fallback: ``diffeqsolve`` with ``SaveAt(ts=t)`` for each lane (vmapped)."""
+
     def one(a, x0, tl, xl):
         a = jax.tree.map(lambda leaf: leaf[..., None], a)
         lane_field = lambda s, y: field(a, s[None], y[:, None])[:, 0]  # noqa: E731
         term, solver, controller, dt0 = _diffrax_parts(lane_field, tl, cfg)
-        sol = diffrax.diffeqsolve(term, solver, t0=tl[0], t1=tl[-1], dt0=dt0, y0=x0,
-                                  saveat=diffrax.SaveAt(ts=tl), stepsize_controller=controller,
-                                  max_steps=cfg.max_steps, throw=False)
+        sol = diffrax.diffeqsolve(
+            term,
+            solver,
+            t0=tl[0],
+            t1=tl[-1],
+            dt0=dt0,
+            y0=x0,
+            saveat=diffrax.SaveAt(ts=tl),
+            stepsize_controller=controller,
+            max_steps=cfg.max_steps,
+            throw=False,
+        )
         return jnp.sum((sol.ys - xl) ** 2), sol.stats["num_steps"]
 
     sq_error, steps = jax.vmap(one, in_axes=(-1, 1, 1, 2))(args, x0s, t, x)
@@ -245,8 +265,11 @@ def _erk_sq_error(field: LanesField, tableau, solver, args, x0s, t, x, cfg: Solv
     """``lanes_sq_error`` for an FSAL, SSAL explicit Runge-Kutta tableau (see there), with
     lane compaction (``MIN_LANES``)."""
     term = diffrax.ODETerm(lambda s, y, _: y)  # only the controller's interface needs one
-    controller = (diffrax.ConstantStepSize() if _fixed_step(cfg)
-                  else diffrax.PIDController(rtol=cfg.rtol, atol=cfg.atol))
+    controller = (
+        diffrax.ConstantStepSize()
+        if _fixed_step(cfg)
+        else diffrax.PIDController(rtol=cfg.rtol, atol=cfg.atol)
+    )
     error_order = solver.error_order(term)
     t0, t1 = t[0], t[-1]
     dt0 = (t[1] - t[0]) if cfg.dt0 is None else jnp.full_like(t0, cfg.dt0)
@@ -257,7 +280,8 @@ def _erk_sq_error(field: LanesField, tableau, solver, args, x0s, t, x, cfg: Solv
 
     def adapt_lane(a, b, y0, y1, err, state):
         keep, tprev, tnext, _, state, _ = controller.adapt_step_size(
-            a, b, y0, y1, None, err, error_order, state)
+            a, b, y0, y1, None, err, error_order, state
+        )
         return keep, tprev, tnext, jax.tree.map(jnp.asarray, state)
 
     tnext, controller_state = jax.vmap(init_lane, in_axes=(0, 0, 1, 0))(t0, t1, x0s, dt0)
@@ -266,9 +290,14 @@ def _erk_sq_error(field: LanesField, tableau, solver, args, x0s, t, x, cfg: Solv
     lanes = _Lanes(args, t, x, t1, clip_floor)
     shape = x0s.shape[1:]
     state = _LossLoop(
-        tprev=t0, tnext=jnp.minimum(tnext, t1), y=x0s, f=field(args, t0, x0s),
-        controller_state=controller_state, sq_error=jnp.zeros(shape, x0s.dtype),
-        next_point=jnp.zeros(shape, jnp.int32), num_steps=jnp.zeros(shape, jnp.int32),
+        tprev=t0,
+        tnext=jnp.minimum(tnext, t1),
+        y=x0s,
+        f=field(args, t0, x0s),
+        controller_state=controller_state,
+        sq_error=jnp.zeros(shape, x0s.dtype),
+        next_point=jnp.zeros(shape, jnp.int32),
+        num_steps=jnp.zeros(shape, jnp.int32),
     )
 
     def running(s: _LossLoop, ln: _Lanes) -> Array:
@@ -276,36 +305,54 @@ def _erk_sq_error(field: LanesField, tableau, solver, args, x0s, t, x, cfg: Solv
 
     def step(s: _LossLoop, ln: _Lanes) -> _LossLoop:
         active = running(s, ln)
-        y1, y_error, dense, f1 = _erk_step(tableau, lambda a, y: field(ln.args, a, y),
-                                           s.tprev, s.tnext, s.y, s.f)
+        y1, y_error, dense, f1 = _erk_step(
+            tableau, lambda a, y: field(ln.args, a, y), s.tprev, s.tnext, s.y, s.f
+        )
         y_error = jnp.where(jnp.isnan(y_error), jnp.inf, y_error)
-        keep, tprev, tnext, controller_state = adapt(s.tprev, s.tnext, s.y, y1, y_error,
-                                                     s.controller_state)
+        keep, tprev, tnext, controller_state = adapt(
+            s.tprev, s.tnext, s.y, y1, y_error, s.controller_state
+        )
         tprev = jnp.minimum(tprev, ln.t1)
         # Diffrax's end clipping: within 100 ULPs of t1 step to t1 (halve a rejected step)
-        tnext = jnp.where(tnext > ln.clip_floor,
-                          jnp.where(keep, ln.t1, tprev + 0.5 * (ln.t1 - tprev)), tnext)
+        tnext = jnp.where(
+            tnext > ln.clip_floor, jnp.where(keep, ln.t1, tprev + 0.5 * (ln.t1 - tprev)), tnext
+        )
         accept = keep & active
-        next_point, sq_error = _score_points(solver, dense, s.tprev, s.tnext, accept, ln.t,
-                                             ln.x, s.next_point, s.sq_error)
+        next_point, sq_error = _score_points(
+            solver, dense, s.tprev, s.tnext, accept, ln.t, ln.x, s.next_point, s.sq_error
+        )
         if_active = lambda new, old: jnp.where(active, new, old)  # noqa: E731
         return _LossLoop(
-            tprev=if_active(tprev, s.tprev), tnext=if_active(tnext, s.tnext),
-            y=jnp.where(accept, y1, s.y), f=jnp.where(accept, f1, s.f),
+            tprev=if_active(tprev, s.tprev),
+            tnext=if_active(tnext, s.tnext),
+            y=jnp.where(accept, y1, s.y),
+            f=jnp.where(accept, f1, s.f),
             controller_state=jax.tree.map(if_active, controller_state, s.controller_state),
-            sq_error=sq_error, next_point=next_point, num_steps=s.num_steps + active,
+            sq_error=sq_error,
+            next_point=next_point,
+            num_steps=s.num_steps + active,
         )
 
     sizes = _buffer_sizes(shape[0])
     index = jnp.arange(shape[0])
-    outputs = (state.sq_error, state.next_point, state.num_steps)
+    outputs: tuple[Array, ...] = (state.sq_error, state.next_point, state.num_steps)
     for k, _ in enumerate(sizes):
         limit = sizes[k + 1] if k + 1 < len(sizes) else 0
+
+        def more_than(c: tuple[_LossLoop, _Lanes], limit: int = limit) -> Array:
+            return jnp.sum(running(c[0], c[1])) > limit
+
         state = jax.lax.while_loop(
-            lambda c, limit=limit: jnp.sum(running(c[0], c[1])) > limit,
-            lambda c: (step(*c), c[1]), (state, lanes))[0]
-        outputs = tuple(o.at[index].set(v) for o, v in
-                        zip(outputs, (state.sq_error, state.next_point, state.num_steps)))
+            more_than,
+            lambda c: (step(*c), c[1]),
+            (state, lanes),
+        )[0]
+        outputs = tuple(
+            o.at[index].set(v)
+            for o, v in zip(
+                outputs, (state.sq_error, state.next_point, state.num_steps), strict=True
+            )
+        )
         if limit:
             keep = jnp.argsort(~running(state, lanes), stable=True)[:limit]
             take = lambda leaf, keep=keep: jnp.take(leaf, keep, axis=-1)  # noqa: E731
@@ -315,9 +362,17 @@ def _erk_sq_error(field: LanesField, tableau, solver, args, x0s, t, x, cfg: Solv
     return jnp.where(done, sq_error, jnp.inf), num_steps
 
 
-def _score_points(solver, dense: dict, t0: Array, t1: Array, accept: Array,
-                  t: Float[Array, "time L"], x: Float[Array, "time state L"], first: Array,
-                  sq_error: Array) -> tuple[Array, Array]:
+def _score_points(
+    solver,
+    dense: dict,
+    t0: Array,
+    t1: Array,
+    accept: Array,
+    t: Float[Array, "time L"],
+    x: Float[Array, "time state L"],
+    first: Array,
+    sq_error: Array,
+) -> tuple[Array, Array]:
     """Add to ``sq_error`` the squared error at the grid points each lane's accepted step from
     ``t0`` to ``t1`` passes (``t[first], t[first + 1], ... <= t1``, the points Diffrax saves
     in that step); returns the index of every lane's next point and the sums.
@@ -363,8 +418,9 @@ def _score_points(solver, dense: dict, t0: Array, t1: Array, accept: Array,
     return jax.lax.while_loop(lambda c: jnp.any(more(c[0])), score, (first, sq_error))
 
 
-def _erk_step(tableau, field: Callable[[Array, Array], Array], t0: Array, t1: Array,
-              y0: Array, f0: Array):
+def _erk_step(
+    tableau, field: Callable[[Array, Array], Array], t0: Array, t1: Array, y0: Array, f0: Array
+):
     """One FSAL, SSAL explicit Runge-Kutta step of every lane, in Diffrax's arithmetic: stage
     ``i`` is ``k_i = dt f(t_i, y0 + a_i · k)`` with the row ``a_i`` padded to all stages and
     contracted with the stage buffer ``k`` (stages not yet computed are zero), the error
@@ -378,12 +434,14 @@ def _erk_step(tableau, field: Callable[[Array, Array], Array], t0: Array, t1: Ar
     for i, (a_i, c_i) in enumerate(zip(tableau.a_lower, tableau.c, strict=True), start=1):
         row = np.zeros(stages)
         row[:i] = a_i
-        z = y0 + jnp.tensordot(jnp.asarray(row, dtype), ks, axes=1,
-                               precision=jax.lax.Precision.HIGHEST)
+        z = y0 + jnp.tensordot(
+            jnp.asarray(row, dtype), ks, axes=1, precision=jax.lax.Precision.HIGHEST
+        )
         f = field(t1 if c_i == 1 else t0 + jnp.asarray(c_i, dtype) * dt, z)
         ks = ks.at[i].set(f * dt)
-    y_error = jnp.tensordot(jnp.asarray(tableau.b_error, dtype), ks, axes=1,
-                            precision=jax.lax.Precision.HIGHEST)
+    y_error = jnp.tensordot(
+        jnp.asarray(tableau.b_error, dtype), ks, axes=1, precision=jax.lax.Precision.HIGHEST
+    )
     return z, y_error, {"y0": y0, "y1": z, "k": ks}, f
 
 

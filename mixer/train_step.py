@@ -24,16 +24,33 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from mixer.batching import context_pool, neighbour_batch, take_window, window_indices
 from mixer.envdata import EnvData
-from mixer.gating import (GateUpdateResult, gate_abandoned, gate_fit, gate_kmeans,
-                          gate_update_keys, initial_gate_state)
+from mixer.gating import (
+    GateUpdateResult,
+    gate_abandoned,
+    gate_fit,
+    gate_kmeans,
+    gate_update_keys,
+    initial_gate_state,
+)
 from mixer.layer import MixER
 from mixer.schedules import make_optimisers, weights_schedule
 from mixer.solve import SolverConfig
 from mixer.train_config import TrainConfig
 
-__all__ = ["TrainState", "PhaseInfo", "OuterInfo", "init_train_state", "make_outer_step",
-           "trainable_filter", "batch_loss", "env_loss", "proximal_term",
-           "weights_objective", "contexts_objective", "joint_objective"]
+__all__ = [
+    "TrainState",
+    "PhaseInfo",
+    "OuterInfo",
+    "init_train_state",
+    "make_outer_step",
+    "trainable_filter",
+    "batch_loss",
+    "env_loss",
+    "proximal_term",
+    "weights_objective",
+    "contexts_objective",
+    "joint_objective",
+]
 
 
 class TrainState(eqx.Module):
@@ -89,7 +106,8 @@ def init_train_state(
     """The state before the first outer step (fresh optimisers, no gate centroids)."""
     if contexts.ndim != 2 or contexts.shape[1] != model.context_size:
         raise ValueError(
-            f"contexts must have shape (E, {model.context_size}), got {contexts.shape}")
+            f"contexts must have shape (E, {model.context_size}), got {contexts.shape}"
+        )
     opt_w, opt_c = make_optimisers(cfg)
     contexts = jnp.asarray(contexts, jnp.float32)
     gate = initial_gate_state(model.num_experts, model.context_size)
@@ -160,24 +178,43 @@ def proximal_term(params: Any, old: Any, beta: float) -> Float[Array, ""]:
     return 0.5 * beta * sum(leaves, jnp.zeros(()))
 
 
-def weights_objective(theta, static, theta_old, contexts, data: EnvData, batch, cfg: TrainConfig,
-                      *, key: PRNGKeyArray):
+def weights_objective(
+    theta, static, theta_old, contexts, data: EnvData, batch, cfg: TrainConfig, *, key: PRNGKeyArray
+):
     """Objective of a weight step: L(Θ) on the batch + (β/2)‖Θ − Θ_old‖², the model being
     ``eqx.combine(theta, static)``. Returns ``(objective, (L, per-env losses))``."""
     loss, per_env = batch_loss(eqx.combine(theta, static), contexts, data, batch, cfg, key=key)
     return loss + proximal_term(theta, theta_old, cfg.prox_beta), (loss, per_env)
 
 
-def contexts_objective(contexts, model: MixER, contexts_old, data: EnvData, batch,
-                       cfg: TrainConfig, *, key: PRNGKeyArray):
+def contexts_objective(
+    contexts,
+    model: MixER,
+    contexts_old,
+    data: EnvData,
+    batch,
+    cfg: TrainConfig,
+    *,
+    key: PRNGKeyArray,
+):
     """Objective of a context step: L(Ξ) on the batch + (β/2)‖Ξ − Ξ_old‖² (all of Ξ).
     Returns ``(objective, (L, per-env losses))``."""
     loss, per_env = batch_loss(model, contexts, data, batch, cfg, key=key)
     return loss + proximal_term(contexts, contexts_old, cfg.prox_beta), (loss, per_env)
 
 
-def joint_objective(theta, contexts, static, theta_old, contexts_old, data: EnvData, batch,
-                    cfg: TrainConfig, *, key: PRNGKeyArray):
+def joint_objective(
+    theta,
+    contexts,
+    static,
+    theta_old,
+    contexts_old,
+    data: EnvData,
+    batch,
+    cfg: TrainConfig,
+    *,
+    key: PRNGKeyArray,
+):
     """L on the batch + (β/2)‖Θ − Θ_old‖² + (β/2)‖Ξ − Ξ_old‖². Its gradient with respect to Θ
     is that of ``weights_objective`` and with respect to Ξ that of ``contexts_objective`` (each
     proximal term depends on one block only). Returns ``(objective, (L, per-env losses))``."""
@@ -200,6 +237,7 @@ def _filter_cond(pred, true_fn, false_fn, operand):
         def inner(d):
             new, out = fn(eqx.combine(d, static))
             return eqx.filter(new, eqx.is_array), out
+
         return inner
 
     new_dyn, out = jax.lax.cond(pred, wrap(true_fn), wrap(false_fn), dyn)
@@ -231,22 +269,36 @@ class _GateOut(NamedTuple):
     @classmethod
     def without_matrix(cls, updated: bool, empty: bool) -> _GateOut:
         """An inner step without a gate update, or with one abandoned by K-means."""
-        return cls(jnp.asarray(updated), jnp.asarray(empty), jnp.asarray(True),
-                   jnp.asarray(False), jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))
+        return cls(
+            jnp.asarray(updated),
+            jnp.asarray(empty),
+            jnp.asarray(True),
+            jnp.asarray(False),
+            jnp.zeros((), jnp.float32),
+            jnp.zeros((), jnp.int32),
+        )
 
     @classmethod
     def with_matrix(cls, losses: Array, steps: Array) -> _GateOut:
         """An update that computed the loss matrix ``losses`` (solver steps ``steps``)."""
-        return cls(jnp.asarray(True), jnp.asarray(False), jnp.all(jnp.isfinite(losses)),
-                   jnp.asarray(True), jnp.mean(steps).astype(jnp.float32),
-                   jnp.max(steps).astype(jnp.int32))
+        return cls(
+            jnp.asarray(True),
+            jnp.asarray(False),
+            jnp.all(jnp.isfinite(losses)),
+            jnp.asarray(True),
+            jnp.mean(steps).astype(jnp.float32),
+            jnp.max(steps).astype(jnp.int32),
+        )
 
 
 def _with_gate(state: TrainState, res: GateUpdateResult) -> TrainState:
     """``state`` with the gate, centroids and centroid flag of a gate update's result."""
     model = eqx.tree_at(lambda m: m.gate, state.model, res.weights.astype(state.model.gate.dtype))
-    return eqx.tree_at(lambda z: (z.model, z.centroids, z.has_centroids), state,
-                       (model, res.centroids.astype(state.centroids.dtype), res.has_centroids))
+    return eqx.tree_at(
+        lambda z: (z.model, z.centroids, z.has_centroids),
+        state,
+        (model, res.centroids.astype(state.centroids.dtype), res.has_centroids),
+    )
 
 
 class _Step(eqx.Module):
@@ -273,8 +325,7 @@ class _Step(eqx.Module):
     def opt_c(self) -> optax.GradientTransformation:
         return make_optimisers(self.cfg)[1]
 
-    def gate(self, state: TrainState, data: EnvData, index, key
-             ) -> tuple[TrainState, _GateOut]:
+    def gate(self, state: TrainState, data: EnvData, index, key) -> tuple[TrainState, _GateOut]:
         """Gate update after inner step ``index`` (global count) when it is due.
 
         K-means runs first; the loss matrix is computed only when K-means did not abandon the
@@ -287,14 +338,17 @@ class _Step(eqx.Module):
 
         def update(s: TrainState):
             key_init, key_noise = gate_update_keys(key)
-            clusters = gate_kmeans(s.contexts, s.centroids, s.has_centroids, key=key_init,
-                                   cfg=cfg.gate)
+            clusters = gate_kmeans(
+                s.contexts, s.centroids, s.has_centroids, key=key_init, cfg=cfg.gate
+            )
 
             def fit(s: TrainState):
-                losses, steps = s.model.loss_matrix_and_steps(s.contexts, data.x, data.t,
-                                                              cfg.solver)
-                res = gate_fit(s.contexts, losses, clusters, s.model.gate, key=key_noise,
-                               cfg=cfg.gate)
+                losses, steps = s.model.loss_matrix_and_steps(
+                    s.contexts, data.x, data.t, cfg.solver
+                )
+                res = gate_fit(
+                    s.contexts, losses, clusters, s.model.gate, key=key_noise, cfg=cfg.gate
+                )
                 return _with_gate(s, res), _GateOut.with_matrix(losses, steps)
 
             def abandon(s: TrainState):
@@ -305,16 +359,18 @@ class _Step(eqx.Module):
 
         n = cfg.inner_steps_weights + cfg.inner_steps_contexts
         due = ((index + 1) % cfg.gate_update_every == 0) & (index >= cfg.gate_warmup * n)
-        return _filter_cond(due, update, lambda s: (s, _GateOut.without_matrix(False, False)),
-                            state)
+        return _filter_cond(
+            due, update, lambda s: (s, _GateOut.without_matrix(False, False)), state
+        )
 
     def apply_weights(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
         """One AdaBelief step on Θ (and on the gate for the naive variant)."""
         diff, static = eqx.partition(state.model, self.spec)
         updates, opt_state = self.opt_w.update(grads, state.opt_weights, diff)
         diff = optax.apply_updates(diff, updates)
-        state = eqx.tree_at(lambda s: (s.model, s.opt_weights), state,
-                            (eqx.combine(diff, static), opt_state))
+        state = eqx.tree_at(
+            lambda s: (s.model, s.opt_weights), state, (eqx.combine(diff, static), opt_state)
+        )
         return state, _all_finite(diff)
 
     def apply_contexts(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
@@ -332,13 +388,15 @@ class _Step(eqx.Module):
         def weights(s: TrainState):
             theta, static = eqx.partition(s.model, self.spec)
             grads, (loss, per_env) = jax.grad(weights_objective, has_aux=True)(
-                theta, static, olds[0], s.contexts, data, batch, self.cfg, key=key)
+                theta, static, olds[0], s.contexts, data, batch, self.cfg, key=key
+            )
             s, finite = self.apply_weights(s, grads)
             return s, (loss, per_env, finite)
 
         def contexts(s: TrainState):
             grads, (loss, per_env) = jax.grad(contexts_objective, has_aux=True)(
-                s.contexts, s.model, olds[1], data, batch, self.cfg, key=key)
+                s.contexts, s.model, olds[1], data, batch, self.cfg, key=key
+            )
             s, finite = self.apply_contexts(s, grads)
             return s, (loss, per_env, finite)
 
@@ -353,8 +411,9 @@ class _Step(eqx.Module):
         key, index, is_weights = xs
         k_batch, k_loss, k_gate = jr.split(key, 3)
         batch = neighbour_batch(state.contexts, self.batch_size, key=k_batch)
-        state, (loss, per_env, finite) = self.phase_step(state, data, olds, batch, is_weights,
-                                                         k_loss)
+        state, (loss, per_env, finite) = self.phase_step(
+            state, data, olds, batch, is_weights, k_loss
+        )
         state, gate_out = self.gate(state, data, index, k_gate)
         return state, (loss, batch, jnp.isfinite(per_env), finite, *gate_out)
 
@@ -365,8 +424,9 @@ class _Step(eqx.Module):
         lr = weights_schedule(cfg)(state.step * n_w)
         olds = (eqx.filter(state.model, self.spec), state.contexts)
         first_w = cfg.order == "weights_first"
-        is_weights = jnp.asarray([first_w] * (n_w if first_w else n_c)
-                                 + [not first_w] * (n_c if first_w else n_w))
+        is_weights = jnp.asarray(
+            [first_w] * (n_w if first_w else n_c) + [not first_w] * (n_c if first_w else n_w)
+        )
         n = n_w + n_c
         indices = state.step * n + jnp.arange(n, dtype=jnp.int32)
         body = lambda s, xs: self.inner(s, data, olds, xs)  # noqa: E731

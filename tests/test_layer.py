@@ -127,8 +127,9 @@ def test_sparse_routing_matches_routed_expert_alone(split):
         np.testing.assert_allclose(out[e], ref, rtol=1e-5, atol=1e-6)
     # the experts really differ, so a wrong index would be caught
     m0 = int(routes[0])
-    other = single_predict(singles[(m0 + 1) % 3], _chunk(ctxs[0], m0, model) + model.shifts[m0],
-                           xs[0], ts[0])
+    other = single_predict(
+        singles[(m0 + 1) % 3], _chunk(ctxs[0], m0, model) + model.shifts[m0], xs[0], ts[0]
+    )
     assert not np.allclose(out[0], other, atol=1e-3)
 
 
@@ -140,8 +141,14 @@ def test_predict_equals_predict_dense():
     dense = batched_dense(model, ctxs, xs, ts)
     np.testing.assert_allclose(sparse, dense, rtol=1e-5, atol=1e-6)
     pools = jnp.stack([ctxs, jnp.roll(ctxs, 1, axis=0)], axis=1)
-    train = eqx.filter_jit(jax.vmap(lambda c, p, x, t: (
-        model.train_predict(c, p, x, t, SOLVER), model.train_predict_dense(c, p, x, t, SOLVER))))
+    train = eqx.filter_jit(
+        jax.vmap(
+            lambda c, p, x, t: (
+                model.train_predict(c, p, x, t, SOLVER),
+                model.train_predict_dense(c, p, x, t, SOLVER),
+            )
+        )
+    )
     sparse_train, dense_train = train(ctxs, pools, xs, ts)
     np.testing.assert_allclose(sparse_train, dense_train, rtol=1e-5, atol=1e-6)
 
@@ -161,7 +168,8 @@ def test_naive_scales_the_routed_vector_field_by_its_probability():
         m = int(routes[e])
         alone = single_predict(singles[m], naive.expert_context(ctxs[e], m), xs[e], ts[e])
         scaled = eqx.filter_jit(lambda b, c, x, t, p: b.predict(c, x, t, SOLVER, p))(
-            singles[m], naive.expert_context(ctxs[e], m), xs[e], ts[e], jnp.asarray(probs[e]))
+            singles[m], naive.expert_context(ctxs[e], m), xs[e], ts[e], jnp.asarray(probs[e])
+        )
         np.testing.assert_allclose(pred[e], scaled, rtol=1e-5, atol=1e-6)
         assert not np.allclose(pred[e], alone, atol=1e-4)
 
@@ -173,9 +181,15 @@ def test_training_fits_what_evaluation_scores(naive):
     model, _ = _distinct_mixer(3, 6, split=True, naive=naive)
     ctxs, _ = _contexts_covering_all_experts(model, 12)
     xs, ts = _data(12)
-    both = eqx.filter_jit(jax.vmap(lambda c, x, t: (
-        model.train_predict(c, c[None], x, t, SOLVER)[0], model.predict(c, x, t, SOLVER),
-        model.loss_predict(c, x, t, SOLVER))))
+    both = eqx.filter_jit(
+        jax.vmap(
+            lambda c, x, t: (
+                model.train_predict(c, c[None], x, t, SOLVER)[0],
+                model.predict(c, x, t, SOLVER),
+                model.loss_predict(c, x, t, SOLVER),
+            )
+        )
+    )
     fitted, scored, loss_pred = both(ctxs, xs, ts)
     np.testing.assert_array_equal(fitted, scored)
     np.testing.assert_array_equal(loss_pred, scored)
@@ -184,8 +198,9 @@ def test_training_fits_what_evaluation_scores(naive):
 @pytest.mark.parametrize("split", [True, False])
 def test_mixer_one_equals_single_backbone(linear_registry, split):
     key = jax.random.PRNGKey(3)
-    model = make_mixer("linear", STATE, 4, 1, split_contexts=split, naive=False, options={},
-                       key=key)
+    model = make_mixer(
+        "linear", STATE, 4, 1, split_contexts=split, naive=False, options={}, key=key
+    )
     single = LinearODE(STATE, 4, key=key)
     xs, ts = _data(5)
     ctxs = jax.random.normal(jax.random.PRNGKey(4), (5, 4))
@@ -198,8 +213,7 @@ def test_mixer_one_equals_single_backbone(linear_registry, split):
 
 def test_make_mixer_shares_one_init_and_gate_init(linear_registry):
     key = jax.random.PRNGKey(5)
-    model = make_mixer("linear", STATE, 6, 3, split_contexts=True, naive=False, options={},
-                       key=key)
+    model = make_mixer("linear", STATE, 6, 3, split_contexts=True, naive=False, options={}, key=key)
     single = LinearODE(STATE, 2, key=key)
     for m in range(3):
         np.testing.assert_array_equal(model.expert(m).weight, single.weight)
@@ -207,19 +221,34 @@ def test_make_mixer_shares_one_init_and_gate_init(linear_registry):
     assert model.experts.weight.shape == (3, STATE, STATE)
     np.testing.assert_array_equal(model.gate, np.zeros((7, 3)))
     np.testing.assert_array_equal(model.shifts, np.zeros(3))
-    naive = make_mixer("linear", STATE, 6, 3, split_contexts=True, naive=True, options={},
-                       key=key)
+    naive = make_mixer("linear", STATE, 6, 3, split_contexts=True, naive=True, options={}, key=key)
     assert naive.naive and np.abs(naive.gate).max() > 0
     assert np.abs(naive.gate).max() < 0.1
 
 
 def test_make_mixer_rejects_indivisible_context(linear_registry):
     with pytest.raises(ValueError, match="divisible"):
-        make_mixer("linear", STATE, 10, 3, split_contexts=True, naive=False, options={},
-                   key=jax.random.PRNGKey(0))
+        make_mixer(
+            "linear",
+            STATE,
+            10,
+            3,
+            split_contexts=True,
+            naive=False,
+            options={},
+            key=jax.random.PRNGKey(0),
+        )
     # without splitting any d is fine
-    model = make_mixer("linear", STATE, 10, 3, split_contexts=False, naive=False, options={},
-                       key=jax.random.PRNGKey(0))
+    model = make_mixer(
+        "linear",
+        STATE,
+        10,
+        3,
+        split_contexts=False,
+        naive=False,
+        options={},
+        key=jax.random.PRNGKey(0),
+    )
     assert model.expert_context_size == 10
 
 
@@ -242,11 +271,16 @@ def test_pool_rows_receive_expert_context():
     xs, ts = _data(1)
     e = int(np.argmax(np.asarray(routes) == 1))
     pool = jnp.stack([ctxs[e], ctxs[(e + 1) % 8], ctxs[(e + 2) % 8]])
-    out = eqx.filter_jit(lambda mod: mod.train_predict(ctxs[e], pool, xs[0], ts[0], SOLVER))(
-        model)
-    ref = eqx.filter_jit(lambda b: b.train_predict(
-        _chunk(ctxs[e], 1, model) + model.shifts[1], _chunk(pool, 1, model) + model.shifts[1],
-        xs[0], ts[0], SOLVER))(singles[1])
+    out = eqx.filter_jit(lambda mod: mod.train_predict(ctxs[e], pool, xs[0], ts[0], SOLVER))(model)
+    ref = eqx.filter_jit(
+        lambda b: b.train_predict(
+            _chunk(ctxs[e], 1, model) + model.shifts[1],
+            _chunk(pool, 1, model) + model.shifts[1],
+            xs[0],
+            ts[0],
+            SOLVER,
+        )
+    )(singles[1])
     assert out.shape == (3, TRAJ, TIME, STATE)
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
 
@@ -257,7 +291,8 @@ def _train_grads(model, ctxs, xs, ts):
     """Gradient of the mean Eq. 7 loss of ``train_predict`` (pool = the context itself)."""
     pools = ctxs[:, None, :]
     preds = jax.vmap(lambda c, p, x, t: model.train_predict(c, p, x, t, SOLVER))(
-        ctxs, pools, xs, ts)
+        ctxs, pools, xs, ts
+    )
     return jnp.mean(jax.vmap(trajectory_mse)(preds, xs))
 
 
@@ -317,11 +352,11 @@ def test_jit_matches_eager():
     ctxs, _ = _contexts_covering_all_experts(model, 12)
     xs, ts = _data(12)
     eager = jax.vmap(lambda c, x, t: model.predict(c, x, t, SOLVER))(ctxs, xs, ts)
-    np.testing.assert_allclose(eager, batched_predict(model, ctxs, xs, ts), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(eager, batched_predict(model, ctxs, xs, ts), rtol=1e-5, atol=1e-6)
     ctxs, xs, ts = ctxs[:5], xs[:5], ts[:5]
-    np.testing.assert_allclose(model.loss_matrix(ctxs, xs, ts, SOLVER),
-                               _loss_matrix(model, ctxs, xs, ts), rtol=1e-5)
+    np.testing.assert_allclose(
+        model.loss_matrix(ctxs, xs, ts, SOLVER), _loss_matrix(model, ctxs, xs, ts), rtol=1e-5
+    )
 
 
 def _dot_output_shapes(jaxpr) -> list[tuple[int, ...]]:
@@ -379,7 +414,10 @@ def _perturbed(model: MixER, scale: float, seed: int) -> MixER:
     params, static = eqx.partition(model.experts, eqx.is_inexact_array)
     leaves, treedef = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.PRNGKey(seed), len(leaves))
-    leaves = [leaf + scale * jax.random.normal(k, leaf.shape) for leaf, k in zip(leaves, keys)]
+    leaves = [
+        leaf + scale * jax.random.normal(k, leaf.shape)
+        for leaf, k in zip(leaves, keys, strict=True)
+    ]
     experts = eqx.combine(jax.tree.unflatten(treedef, leaves), static)
     return eqx.tree_at(lambda mod: mod.experts, model, experts)
 
@@ -387,6 +425,7 @@ def _perturbed(model: MixER, scale: float, seed: int) -> MixER:
 @eqx.filter_jit
 def _real_outputs(model, ctxs, pools, xs, ts):
     """Everything the registered-backbone tests compare, in one compilation."""
+
     def layer_env(c, p, x, t):
         return model.predict(c, x, t, HEUN), model.train_predict(c, p, x, t, HEUN)
 
@@ -402,24 +441,35 @@ def _real_outputs(model, ctxs, pools, xs, ts):
     routes = jax.vmap(model.route)(ctxs)
     sparse, train = jax.vmap(layer_env)(ctxs, pools, xs, ts)
     ref, ref_train, _ = jax.vmap(alone)(routes, ctxs, pools, xs, ts)
-    every = jax.vmap(lambda m: jax.vmap(lambda c, p, x, t: alone(m, c, p, x, t)[2])(
-        ctxs, pools, xs, ts))(jnp.arange(model.num_experts))
-    return dict(sparse=sparse, train=train, ref=ref, ref_train=ref_train,
-                every=every, matrix=model.loss_matrix(ctxs, xs, ts, HEUN), routes=routes)
+    every = jax.vmap(
+        lambda m: jax.vmap(lambda c, p, x, t: alone(m, c, p, x, t)[2])(ctxs, pools, xs, ts)
+    )(jnp.arange(model.num_experts))
+    return {
+        "sparse": sparse,
+        "train": train,
+        "ref": ref,
+        "ref_train": ref_train,
+        "every": every,
+        "matrix": model.loss_matrix(ctxs, xs, ts, HEUN),
+        "routes": routes,
+    }
 
 
 @eqx.filter_jit
 def _single_outputs(backbone, ctxs, pools, xs, ts):
-    return jax.vmap(lambda c, p, x, t: (backbone.predict(c, x, t, HEUN),
-                                        backbone.train_predict(c, p, x, t, HEUN)))(
-        ctxs, pools, xs, ts)
+    return jax.vmap(
+        lambda c, p, x, t: (
+            backbone.predict(c, x, t, HEUN),
+            backbone.train_predict(c, p, x, t, HEUN),
+        )
+    )(ctxs, pools, xs, ts)
 
 
 @eqx.filter_jit
 def _layer_outputs(model, ctxs, pools, xs, ts):
-    return jax.vmap(lambda c, p, x, t: (model.predict(c, x, t, HEUN),
-                                        model.train_predict(c, p, x, t, HEUN)))(
-        ctxs, pools, xs, ts)
+    return jax.vmap(
+        lambda c, p, x, t: (model.predict(c, x, t, HEUN), model.train_predict(c, p, x, t, HEUN))
+    )(ctxs, pools, xs, ts)
 
 
 @pytest.mark.slow
@@ -427,29 +477,37 @@ def _layer_outputs(model, ctxs, pools, xs, ts):
 def test_registered_backbones_in_the_layer(name):
     """With each registered backbone: MixER-1 = the single backbone; with 2 different experts,
     sparse = the routed expert alone (predict and train_predict), and the loss matrix holds
-    each expert's training loss alone (teacher-forced for the PLRNN). (Slow: ~20-60 s of Diffrax compilation per backbone.)"""
+    each expert's training loss alone (teacher-forced for the PLRNN). (Slow: ~20-60 s of
+    Diffrax compilation per backbone.)"""
     registry = pytest.importorskip("mixer.backbones.registry")
     key = jax.random.PRNGKey(21)
     xs, ts = _data(4)
     ctxs = 0.3 * jax.random.normal(jax.random.PRNGKey(22), (4, 4))
     pools = jnp.stack([ctxs, jnp.roll(ctxs, 1, axis=0)], axis=1)
     single = registry.make_backbone(name, STATE, 4, REAL_OPTIONS[name], key=key)
-    one = make_mixer(name, STATE, 4, 1, split_contexts=True, naive=False,
-                     options=REAL_OPTIONS[name], key=key)
-    for got, want in zip(_layer_outputs(one, ctxs, pools, xs, ts),
-                         _single_outputs(single, ctxs, pools, xs, ts), strict=True):
+    one = make_mixer(
+        name, STATE, 4, 1, split_contexts=True, naive=False, options=REAL_OPTIONS[name], key=key
+    )
+    for got, want in zip(
+        _layer_outputs(one, ctxs, pools, xs, ts),
+        _single_outputs(single, ctxs, pools, xs, ts),
+        strict=True,
+    ):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert active_param_count(one) == registry.count_params(single)
 
-    two = make_mixer(name, STATE, 4, 2, split_contexts=True, naive=False,
-                     options=REAL_OPTIONS[name], key=key)
-    two = _perturbed(eqx.tree_at(lambda mod: mod.gate, two, jnp.zeros((5, 2)).at[0].set(
-        jnp.array([1.0, -1.0]))), 0.1, seed=23)
+    two = make_mixer(
+        name, STATE, 4, 2, split_contexts=True, naive=False, options=REAL_OPTIONS[name], key=key
+    )
+    two = _perturbed(
+        eqx.tree_at(lambda mod: mod.gate, two, jnp.zeros((5, 2)).at[0].set(jnp.array([1.0, -1.0]))),
+        0.1,
+        seed=23,
+    )
     ctxs = ctxs.at[:, 0].set(jnp.array([1.0, -1.0, 0.5, -0.5]))
     out = _real_outputs(two, ctxs, pools, xs, ts)
     np.testing.assert_array_equal(out["routes"], [0, 1, 0, 1])
-    for a, b in (("sparse", "ref"), ("train", "ref_train"),
-                 ("matrix", "every")):
+    for a, b in (("sparse", "ref"), ("train", "ref_train"), ("matrix", "every")):
         np.testing.assert_allclose(out[a], out[b], rtol=1e-4, atol=1e-6, err_msg=f"{a}/{b}")
     assert not np.allclose(out["every"][0], out["every"][1], rtol=1e-3)
 
@@ -467,9 +525,13 @@ def _shared_outputs(model, ctxs, xs, ts):
         return trajectory_mse(pred, x)
 
     every = jax.vmap(lambda m: jax.vmap(lambda c, x, t: alone(m, c, x, t))(ctxs, xs, ts))(
-        jnp.arange(model.num_experts))
-    return every, model.loss_matrix_and_steps(ctxs, xs, ts, TSIT5), model.reference_loss_matrix(
-        ctxs, xs, ts, TSIT5)
+        jnp.arange(model.num_experts)
+    )
+    return (
+        every,
+        model.loss_matrix_and_steps(ctxs, xs, ts, TSIT5),
+        model.reference_loss_matrix(ctxs, xs, ts, TSIT5),
+    )
 
 
 @pytest.mark.slow
@@ -481,8 +543,16 @@ def test_shared_field_loss_matrix_equals_each_expert_alone_with_adaptive_steps(n
     xs, ts = _data(4)
     ts = ts * jnp.array([1.0, 2.0, 3.0, 5.0])[:, None]  # lanes that need different step counts
     ctxs = 0.5 * jax.random.normal(jax.random.PRNGKey(31), (4, 6))
-    model = make_mixer(name, STATE, 6, 3, split_contexts=True, naive=False,
-                       options=SHARED_OPTIONS[name], key=jax.random.PRNGKey(30))
+    model = make_mixer(
+        name,
+        STATE,
+        6,
+        3,
+        split_contexts=True,
+        naive=False,
+        options=SHARED_OPTIONS[name],
+        key=jax.random.PRNGKey(30),
+    )
     model = _perturbed(model, 0.3, seed=32)
     every, (losses, steps), reference = _shared_outputs(model, ctxs, xs, ts)
     # GEPS predicts with the same shared field. CoDA predicts with θ_e formed per environment,

@@ -8,8 +8,9 @@ import pytest
 from mixer.solve import SolverConfig, solve_ivp
 
 
-@pytest.mark.parametrize("cfg", [SolverConfig("heun", max_steps=16),
-                                 SolverConfig("tsit5", rtol=1e-6, atol=1e-8)])
+@pytest.mark.parametrize(
+    "cfg", [SolverConfig("heun", max_steps=16), SolverConfig("tsit5", rtol=1e-6, atol=1e-8)]
+)
 def test_gradient_matches_finite_difference(cfg):
     t = jnp.linspace(0.0, 1.0, 8)
 
@@ -50,16 +51,16 @@ def test_grid_solvers_equal_diffrax_constant_steps_on_a_uniform_grid(name):
 def test_grid_rk4_is_fourth_order_and_differentiable_twice():
     def err(n):
         t = jnp.linspace(0.0, 1.0, n + 1)
-        ys = solve_ivp(lambda s, y: -y, jnp.array([1.0]),
-                       t, SolverConfig("rk4_grid"))
+        ys = solve_ivp(lambda s, y: -y, jnp.array([1.0]), t, SolverConfig("rk4_grid"))
         return float(jnp.abs(ys[-1, 0] - jnp.exp(-1.0)))
 
     assert err(4) / err(8) > 10.0  # halving the step cuts the error ~16 times
 
     def loss(a):
         t = jnp.linspace(0.0, 1.0, 6)
-        return jnp.sum(solve_ivp(lambda s, y: -a * y, jnp.array([1.0]), t,
-                                 SolverConfig("rk4_grid")) ** 2)
+        return jnp.sum(
+            solve_ivp(lambda s, y: -a * y, jnp.array([1.0]), t, SolverConfig("rk4_grid")) ** 2
+        )
 
     # d²/da² of sum exp(-2 a t) at a = 0.5, compared with the closed form.
     t = np.linspace(0.0, 1.0, 6)
@@ -87,15 +88,29 @@ def _diffrax_reference(field, x0, t, x, cfg):
     if cfg.solver.endswith("_grid"):
         return jnp.sum((ys - x) ** 2), t.shape[0] - 1
     term, solver, controller, dt0 = _diffrax_parts(field, t, cfg)
-    sol = diffrax.diffeqsolve(term, solver, t0=t[0], t1=t[-1], dt0=dt0, y0=x0,
-                              saveat=diffrax.SaveAt(t1=True), stepsize_controller=controller,
-                              max_steps=cfg.max_steps, throw=False)
+    sol = diffrax.diffeqsolve(
+        term,
+        solver,
+        t0=t[0],
+        t1=t[-1],
+        dt0=dt0,
+        y0=x0,
+        saveat=diffrax.SaveAt(t1=True),
+        stepsize_controller=controller,
+        max_steps=cfg.max_steps,
+        throw=False,
+    )
     return jnp.sum((ys - x) ** 2), sol.stats["num_steps"]
 
 
-LOSS_SOLVERS = [SolverConfig("tsit5"), SolverConfig("tsit5", rtol=1e-6, atol=1e-8),
-                SolverConfig("dopri5", rtol=1e-5, atol=1e-7), SolverConfig("heun", max_steps=64),
-                SolverConfig("euler", max_steps=64, dt0=0.07), SolverConfig("heun_grid")]
+LOSS_SOLVERS = [
+    SolverConfig("tsit5"),
+    SolverConfig("tsit5", rtol=1e-6, atol=1e-8),
+    SolverConfig("dopri5", rtol=1e-5, atol=1e-7),
+    SolverConfig("heun", max_steps=64),
+    SolverConfig("euler", max_steps=64, dt0=0.07),
+    SolverConfig("heun_grid"),
+]
 
 
 @pytest.mark.parametrize("cfg", LOSS_SOLVERS, ids=lambda c: f"{c.solver}-{c.rtol}")
@@ -114,7 +129,8 @@ def test_rollout_sq_error_equals_the_saved_rollout(cfg):
     @jax.jit
     def both(x0, x):
         return solve_module.rollout_sq_error(_pendulum, x0, t, x, cfg), _diffrax_reference(
-            _pendulum, x0, t, x, cfg)
+            _pendulum, x0, t, x, cfg
+        )
 
     (err, steps), (ref, ref_steps) = both(x0, x)
     np.testing.assert_allclose(err, ref, rtol=2e-5)
@@ -133,8 +149,9 @@ def test_rollout_sq_error_is_inf_when_max_steps_do_not_reach_the_end():
     def field(s, y):
         return jnp.array([y[1], -25.0 * y[0]])
 
-    err, steps = jax.jit(jax.vmap(lambda x0: rollout_sq_error(field, x0, t, 0 * t[:, None]
-                                                              + x0, cfg)))(x0s)
+    err, steps = jax.jit(
+        jax.vmap(lambda x0: rollout_sq_error(field, x0, t, 0 * t[:, None] + x0, cfg))
+    )(x0s)
     ref = jnp.sum((solve_ivp(field, x0s[0], t, cfg) - x0s[0]) ** 2)
     assert not np.isfinite(float(err[0])) and not np.isfinite(float(ref))
     assert int(steps[0]) == 5
@@ -151,11 +168,15 @@ def test_lanes_are_independent_rollouts():
     x0s = jnp.array([[1.0, -0.5, 2.0], [0.0, 0.4, -1.0]])  # (D, L)
     x = 0.9 * x0s[None] + 0.05 * t[:, None, :]  # (T, D, L)
     lanes = jax.vmap(_pendulum, in_axes=(0, 1), out_axes=1)
-    err, steps = jax.jit(lambda: lanes_sq_error(lambda _, s, y: lanes(s, y), None, x0s, t, x,
-                                                    cfg))()
+    err, steps = jax.jit(
+        lambda: lanes_sq_error(lambda _, s, y: lanes(s, y), None, x0s, t, x, cfg)
+    )()
     for lane in range(3):
-        one, n = jax.jit(lambda lane=lane: rollout_sq_error(
-            _pendulum, x0s[:, lane], t[:, lane], x[:, :, lane], cfg))()
+        one, n = jax.jit(
+            lambda lane=lane: rollout_sq_error(
+                _pendulum, x0s[:, lane], t[:, lane], x[:, :, lane], cfg
+            )
+        )()
         np.testing.assert_allclose(err[lane], one, rtol=1e-4)  # vectorised sin: last bits
         assert int(steps[lane]) == int(n)
     assert len(set(np.asarray(steps).tolist())) > 1
@@ -174,8 +195,9 @@ def test_lane_compaction_changes_no_lane(monkeypatch):
     lanes = jax.vmap(_pendulum, in_axes=(0, 1), out_axes=1)
 
     def run():
-        return jax.jit(lambda: solve_module.lanes_sq_error(lambda _, s, y: lanes(s, y), None,
-                                                           x0s, t, x, cfg))()
+        return jax.jit(
+            lambda: solve_module.lanes_sq_error(lambda _, s, y: lanes(s, y), None, x0s, t, x, cfg)
+        )()
 
     monkeypatch.setattr(solve_module, "MIN_LANES", 16)
     compacted, steps = run()

@@ -16,23 +16,31 @@ from train_toys import FAST_SOLVER, ContextLinear, random_data, toy_mixer
 
 import mixer.train_step as train_step_module
 from mixer.gating import GateConfig
-from mixer.layer import MixER
 from mixer.io.checkpoints import load_checkpoint, read_metadata
+from mixer.layer import MixER
 from mixer.schedules import weights_schedule
 from mixer.train import CHECKPOINT_NAME, TrainConfig, TrainingDivergedError, fit
 from mixer.train_step import (
     contexts_objective,
-    joint_objective,
     init_train_state,
+    joint_objective,
     make_outer_step,
     trainable_filter,
     weights_objective,
 )
 
 NUM_ENVS, CTX = 8, 2
-BASE = TrainConfig(outer_steps=4, prox_beta=0.1, inner_steps_weights=3, inner_steps_contexts=3,
-                   solver=FAST_SOLVER, checkpoint_every=1, validate_every=2, pool_size=2,
-                   min_window=0.6)
+BASE = TrainConfig(
+    outer_steps=4,
+    prox_beta=0.1,
+    inner_steps_weights=3,
+    inner_steps_contexts=3,
+    solver=FAST_SOLVER,
+    checkpoint_every=1,
+    validate_every=2,
+    pool_size=2,
+    min_window=0.6,
+)
 
 
 class Recorder:
@@ -59,15 +67,23 @@ def _model(naive=False, num_experts=2):
 
 def _fit(data, cfg=BASE, **kwargs):
     train, val = kwargs.pop("train", data[0]), data[1]
-    return fit(_model(), jnp.zeros((NUM_ENVS, CTX)), train, val, cfg, key=jax.random.key(42),
-               tracker=kwargs.pop("tracker", Recorder()), **kwargs)
+    return fit(
+        _model(),
+        jnp.zeros((NUM_ENVS, CTX)),
+        train,
+        val,
+        cfg,
+        key=jax.random.key(42),
+        tracker=kwargs.pop("tracker", Recorder()),
+        **kwargs,
+    )
 
 
 def _leaves_equal(a, b):
     la = jax.tree.leaves(eqx.filter(a, eqx.is_array))
     lb = jax.tree.leaves(eqx.filter(b, eqx.is_array))
     assert len(la) == len(lb)
-    for x, y in zip(la, lb):
+    for x, y in zip(la, lb, strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
@@ -148,16 +164,20 @@ def test_proximal_terms(data):
         out = []
         for cfg in cfgs:
             (v, (loss, _)), g = jax.value_and_grad(weights_objective, has_aux=True)(
-                th, static, theta_old, c, train, batch, cfg, key=key)
-            gc = jax.grad(lambda cc, cfg=cfg: contexts_objective(
-                cc, model, ctx_old, train, batch, cfg, key=key)[0])(c)
+                th, static, theta_old, c, train, batch, cfg, key=key
+            )
+            gc = jax.grad(
+                lambda cc, cfg=cfg: contexts_objective(
+                    cc, model, ctx_old, train, batch, cfg, key=key
+                )[0]
+            )(c)
             out.append((v, loss, g, gc))
         return out
 
     (v0, l0, g0, gc0), (v3, l3, g3, gc3) = evaluate(theta, ctx)
     assert float(l0) == float(l3) == pytest.approx(float(v0))
     assert float(v3 - v0) == pytest.approx(0.5 * 3.0 * 0.01 * num_params, rel=1e-4)
-    for a, b in zip(jax.tree.leaves(g0), jax.tree.leaves(g3)):  # β (Θ − Θ_old) = -0.3
+    for a, b in zip(jax.tree.leaves(g0), jax.tree.leaves(g3), strict=True):  # β (Θ − Θ_old) = -0.3
         np.testing.assert_allclose(b - a, -0.3 * np.ones_like(a), atol=1e-5)
     np.testing.assert_allclose(gc3 - gc0, 0.6 * np.ones((NUM_ENVS, CTX)), atol=1e-5)
 
@@ -231,8 +251,10 @@ def test_loss_and_gate_traced_once_for_both_phases(data, monkeypatch):
     monkeypatch.setattr(MixER, "loss_matrix_and_steps", matrix)
     state, infos = _run_steps(_model(), BASE, data[0], 2)
     assert calls == {"loss": 2, "matrix": 1}
-    assert all(bool(jnp.all(i.weights.gate_updated)) and bool(jnp.all(i.contexts.gate_updated))
-               for i in infos)
+    assert all(
+        bool(jnp.all(i.weights.gate_updated)) and bool(jnp.all(i.contexts.gate_updated))
+        for i in infos
+    )
 
 
 def test_joint_gradient_equals_phase_gradients(data):
@@ -245,13 +267,18 @@ def test_joint_gradient_equals_phase_gradients(data):
     ctx = 0.3 * jax.random.normal(jax.random.key(5), (NUM_ENVS, CTX))
     ctx_old = ctx + 0.1
     cfg = dataclasses.replace(BASE, prox_beta=2.0)
-    g_theta, g_xi = jax.grad(lambda th, c: joint_objective(
-        th, c, static, theta_old, ctx_old, train, batch, cfg, key=key)[0], argnums=(0, 1))(
-        theta, ctx)
-    w = jax.grad(lambda th: weights_objective(th, static, theta_old, ctx, train, batch, cfg,
-                                              key=key)[0])(theta)
-    c = jax.grad(lambda cc: contexts_objective(cc, model, ctx_old, train, batch, cfg,
-                                               key=key)[0])(ctx)
+    g_theta, g_xi = jax.grad(
+        lambda th, c: joint_objective(
+            th, c, static, theta_old, ctx_old, train, batch, cfg, key=key
+        )[0],
+        argnums=(0, 1),
+    )(theta, ctx)
+    w = jax.grad(
+        lambda th: weights_objective(th, static, theta_old, ctx, train, batch, cfg, key=key)[0]
+    )(theta)
+    c = jax.grad(lambda cc: contexts_objective(cc, model, ctx_old, train, batch, cfg, key=key)[0])(
+        ctx
+    )
     for a, b in zip(jax.tree.leaves(g_theta), jax.tree.leaves(w), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(g_xi, c, rtol=1e-5, atol=1e-7)
@@ -327,22 +354,41 @@ def test_divergence_names_step_phase_envs_and_keeps_checkpoint(data, interrupted
     assert f"outer step {error.outer_step}" in str(error) and "[3]" in str(error)
     assert error.checkpoint == str(path)
     assert path.read_bytes() == before  # the last good checkpoint is untouched
-    template = {"state": init_train_state(_model(), jnp.zeros((NUM_ENVS, CTX)), BASE,
-                                          key=jax.random.key(0)),
-                "best": (_model(), jnp.zeros((NUM_ENVS, CTX)))}
+    template = {
+        "state": init_train_state(
+            _model(), jnp.zeros((NUM_ENVS, CTX)), BASE, key=jax.random.key(0)
+        ),
+        "best": (_model(), jnp.zeros((NUM_ENVS, CTX))),
+    }
     state = load_checkpoint(path, template).tree["state"]
     assert int(state.step) == 2
-    assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(
-        eqx.filter(state.model, eqx.is_inexact_array)))
+    assert all(
+        bool(jnp.all(jnp.isfinite(x)))
+        for x in jax.tree.leaves(eqx.filter(state.model, eqx.is_inexact_array))
+    )
 
 
 def test_input_validation(data):
     with pytest.raises(ValueError, match="contexts"):
-        fit(_model(), jnp.zeros((NUM_ENVS, 3)), data[0], data[1], BASE, key=jax.random.key(0),
-            tracker=Recorder())
+        fit(
+            _model(),
+            jnp.zeros((NUM_ENVS, 3)),
+            data[0],
+            data[1],
+            BASE,
+            key=jax.random.key(0),
+            tracker=Recorder(),
+        )
     with pytest.raises(ValueError, match="validation"):
-        fit(_model(), jnp.zeros((NUM_ENVS, CTX)), data[0], data[1].subset([0, 1]), BASE,
-            key=jax.random.key(0), tracker=Recorder())
+        fit(
+            _model(),
+            jnp.zeros((NUM_ENVS, CTX)),
+            data[0],
+            data[1].subset([0, 1]),
+            BASE,
+            key=jax.random.key(0),
+            tracker=Recorder(),
+        )
 
 
 def test_cavia_skips_the_context_phase(data):
@@ -352,23 +398,39 @@ def test_cavia_skips_the_context_phase(data):
     from mixer.layer import make_mixer
 
     state_size = data[0].x.shape[-1]
-    cavia = make_mixer("cavia", state_size, CTX, 1, split_contexts=False, naive=False,
-                       options={"width": 4, "depth": 1, "inner_steps": 1},
-                       key=jax.random.key(0))
+    cavia = make_mixer(
+        "cavia",
+        state_size,
+        CTX,
+        1,
+        split_contexts=False,
+        naive=False,
+        options={"width": 4, "depth": 1, "inner_steps": 1},
+        key=jax.random.key(0),
+    )
     state, (info,) = _run_steps(cavia, BASE, data[0], 1)
     assert info.contexts.loss.shape == (0,)
     assert info.weights.loss.shape == (BASE.inner_steps_weights,)
-    moved = jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))),
-                         eqx.filter(state.model.experts, eqx.is_array),
-                         eqx.filter(cavia.experts, eqx.is_array))
+    moved = jax.tree.map(
+        lambda a, b: float(jnp.max(jnp.abs(a - b))),
+        eqx.filter(state.model.experts, eqx.is_array),
+        eqx.filter(cavia.experts, eqx.is_array),
+    )
     assert max(jax.tree.leaves(moved)) > 0
     _, (info,) = _run_steps(_model(num_experts=1), BASE, data[0], 1)
     assert info.contexts.loss.shape == (BASE.inner_steps_contexts,)
     # The tracked metrics of a CAVIA run carry no (NaN) context-phase loss.
     tracker = Recorder()
-    fit(cavia, jnp.zeros((NUM_ENVS, CTX)), data[0], data[1],
-        dataclasses.replace(BASE, outer_steps=1), key=jax.random.key(0), tracker=tracker)
-    (_, metrics), = [r for r in tracker.rows if "train/loss" in r[1]]
+    fit(
+        cavia,
+        jnp.zeros((NUM_ENVS, CTX)),
+        data[0],
+        data[1],
+        dataclasses.replace(BASE, outer_steps=1),
+        key=jax.random.key(0),
+        tracker=tracker,
+    )
+    ((_, metrics),) = [r for r in tracker.rows if "train/loss" in r[1]]
     assert "train/loss_contexts" not in metrics and np.isfinite(metrics["train/loss"])
 
 
@@ -390,9 +452,16 @@ def test_gate_warmup_delays_the_first_update(data):
 def _cavia_model(state_size):
     from mixer.layer import make_mixer
 
-    return make_mixer("cavia", state_size, CTX, 1, split_contexts=False, naive=False,
-                      options={"width": 8, "depth": 1, "inner_steps": 2, "inner_lr": 0.5},
-                      key=jax.random.key(0))
+    return make_mixer(
+        "cavia",
+        state_size,
+        CTX,
+        1,
+        split_contexts=False,
+        naive=False,
+        options={"width": 8, "depth": 1, "inner_steps": 2, "inner_lr": 0.5},
+        key=jax.random.key(0),
+    )
 
 
 def test_cavia_is_scored_with_its_inner_loop_contexts(data):
@@ -403,20 +472,30 @@ def test_cavia_is_scored_with_its_inner_loop_contexts(data):
 
     train, val = data
     cavia = _cavia_model(train.x.shape[-1])
-    result = fit(cavia, jnp.zeros((NUM_ENVS, CTX)), train, val,
-                 dataclasses.replace(BASE, outer_steps=2, validate_every=1),
-                 key=jax.random.key(0), tracker=Recorder())
+    result = fit(
+        cavia,
+        jnp.zeros((NUM_ENVS, CTX)),
+        train,
+        val,
+        dataclasses.replace(BASE, outer_steps=2, validate_every=1),
+        key=jax.random.key(0),
+        tracker=Recorder(),
+    )
     ctxs = np.asarray(result.contexts)
     assert np.all(np.abs(ctxs).max(axis=1) > 0)
     with_ctx = np.asarray(evaluate(result.model, result.contexts, val, FAST_SOLVER))
-    with_zero = np.asarray(evaluate(result.model, jnp.zeros_like(result.contexts), val,
-                                    FAST_SOLVER))
+    with_zero = np.asarray(
+        evaluate(result.model, jnp.zeros_like(result.contexts), val, FAST_SOLVER)
+    )
     assert np.abs(with_ctx - with_zero).max() > 1e-5
     from mixer.metrics import relative_mse
-    assert result.best_val_rel_mse == pytest.approx(relative_mse(with_ctx, np.asarray(val.x)),
-                                                    rel=1e-5)
-    adapted, losses = adapt(result.model, val, AdaptConfig(steps=6, solver=FAST_SOLVER),
-                            key=jax.random.key(1))
+
+    assert result.best_val_rel_mse == pytest.approx(
+        relative_mse(with_ctx, np.asarray(val.x)), rel=1e-5
+    )
+    adapted, losses = adapt(
+        result.model, val, AdaptConfig(steps=6, solver=FAST_SOLVER), key=jax.random.key(1)
+    )
     assert np.all(np.abs(np.asarray(adapted)).max(axis=1) > 0)
     losses = np.asarray(losses)
     assert losses.shape == (6, NUM_ENVS)
@@ -445,18 +524,36 @@ def test_teacher_forced_models_are_selected_on_the_teacher_forced_loss():
     from mixer.train import validation_metric
 
     series = _ar_series(6, 24, seed=3)
-    model = make_mixer("plrnn", 1, 2, 1, split_contexts=False, naive=False,
-                       options={"hidden": 4}, key=jax.random.key(0))
-    cfg = dataclasses.replace(BASE, outer_steps=6, validate_every=1, min_window=1.0,
-                              pool_size=1, lr_weights=2e-2, lr_contexts=2e-2)
-    result = fit(model, jnp.zeros((6, 2)), series, series, cfg, key=jax.random.key(0),
-                 tracker=Recorder())
+    model = make_mixer(
+        "plrnn",
+        1,
+        2,
+        1,
+        split_contexts=False,
+        naive=False,
+        options={"hidden": 4},
+        key=jax.random.key(0),
+    )
+    cfg = dataclasses.replace(
+        BASE,
+        outer_steps=6,
+        validate_every=1,
+        min_window=1.0,
+        pool_size=1,
+        lr_weights=2e-2,
+        lr_contexts=2e-2,
+    )
+    result = fit(
+        model, jnp.zeros((6, 2)), series, series, cfg, key=jax.random.key(0), tracker=Recorder()
+    )
     vals = np.asarray(result.history.val_rel_mse)
     assert result.best_step > 0, vals
-    teacher = np.asarray(evaluate(result.model, result.contexts, series, FAST_SOLVER,
-                                  loss_predict=True))
+    teacher = np.asarray(
+        evaluate(result.model, result.contexts, series, FAST_SOLVER, loss_predict=True)
+    )
     free = np.asarray(evaluate(result.model, result.contexts, series, FAST_SOLVER))
     x = np.asarray(series.x)
+
     def loss(pred):  # Eq. 7: the training loss
         return float(np.mean(np.sum((pred - x) ** 2, axis=-1)))
 
@@ -511,24 +608,34 @@ def _reference_gate(self, state, data, index, key):
 
     def update(s):
         lm = s.model.reference_loss_matrix(s.contexts, data.x, data.t, cfg.solver)
-        res = gate_update(s.contexts, lm, s.model.gate, s.centroids, s.has_centroids, key=key,
-                          cfg=cfg.gate)
+        res = gate_update(
+            s.contexts, lm, s.model.gate, s.centroids, s.has_centroids, key=key, cfg=cfg.gate
+        )
         out = train_step_module._GateOut.without_matrix(True, False)._replace(
-            empty=res.empty_cluster, loss_finite=jnp.all(jnp.isfinite(lm)))
+            empty=res.empty_cluster, loss_finite=jnp.all(jnp.isfinite(lm))
+        )
         return train_step_module._with_gate(s, res), out
 
     n = cfg.inner_steps_weights + cfg.inner_steps_contexts
     due = ((index + 1) % cfg.gate_update_every == 0) & (index >= cfg.gate_warmup * n)
     return train_step_module._filter_cond(
-        due, update, lambda s: (s, train_step_module._GateOut.without_matrix(False, False)),
-        state)
+        due, update, lambda s: (s, train_step_module._GateOut.without_matrix(False, False)), state
+    )
 
 
 def _geps_model():
     from mixer.layer import make_mixer
 
-    return make_mixer("geps", 2, 4, 2, split_contexts=True, naive=False,
-                      options={"width": 8, "depth": 2}, key=jax.random.key(0))
+    return make_mixer(
+        "geps",
+        2,
+        4,
+        2,
+        split_contexts=True,
+        naive=False,
+        options={"width": 8, "depth": 2},
+        key=jax.random.key(0),
+    )
 
 
 @pytest.mark.parametrize("backbone", ["toy", pytest.param("geps", marks=pytest.mark.slow)])
@@ -553,7 +660,9 @@ def test_gate_updates_equal_the_reference_update(data, monkeypatch, backbone, on
     np.testing.assert_allclose(state.model.gate, ref_state.model.gate, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(state.contexts, ref_state.contexts, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(state.has_centroids, ref_state.has_centroids)
-    for a, b in zip(jax.tree.leaves(eqx.filter(state.model.experts, eqx.is_array)),
-                    jax.tree.leaves(eqx.filter(ref_state.model.experts, eqx.is_array)),
-                    strict=True):
+    for a, b in zip(
+        jax.tree.leaves(eqx.filter(state.model.experts, eqx.is_array)),
+        jax.tree.leaves(eqx.filter(ref_state.model.experts, eqx.is_array)),
+        strict=True,
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

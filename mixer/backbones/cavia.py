@@ -29,7 +29,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from mixer.backbones.base import AbstractBackbone, trajectory_mse
 from mixer.backbones.mlp import SwishMLP
-from mixer.solve import SolverConfig, VectorField, solve_many
+from mixer.solve import SolverConfig, solve_many
 
 __all__ = ["CAVIA"]
 
@@ -77,12 +77,12 @@ class CAVIA(AbstractBackbone):
         scale: Float[Array, ""] | None = None,
     ) -> Float[Array, "traj time D"]:
         """Roll out ``f(·, ctx)`` from ``x[:, 0]`` with the given context."""
-        return solve_many(lambda _, y: self.vector_field(y, ctx), x[:, 0], t, solver,
-                          scale=scale)
+        return solve_many(lambda _, y: self.vector_field(y, ctx), x[:, 0], t, solver, scale=scale)
 
     def _inner_loss(self, ctx, x, t, solver, higher_order: bool) -> Float[Array, ""]:
-        pred = solve_many(lambda _, y: self.vector_field(y, ctx), x[:, 0], t, solver,
-                          higher_order=higher_order)
+        pred = solve_many(
+            lambda _, y: self.vector_field(y, ctx), x[:, 0], t, solver, higher_order=higher_order
+        )
         return trajectory_mse(pred, x)
 
     def inner_loop(

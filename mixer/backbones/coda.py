@@ -35,7 +35,7 @@ class CoDA(AbstractSharedFieldBackbone):
     (1e-2, standard deviation of the hypernetwork's initial entries)."""
 
     root: SwishMLP
-    hyper_weights: tuple[Float[Array, "out in d"], ...]
+    hyper_weights: tuple[Float[Array, "out fan_in d"], ...]
     hyper_biases: tuple[Float[Array, "out d"], ...]
     state_size: int = eqx.field(static=True)
     context_size: int = eqx.field(static=True)

@@ -62,13 +62,16 @@ class GEPS(AbstractSharedFieldBackbone):
         shapes = [w.shape for w in self.root.weights]
         d = context_size
         self.lora_a = tuple(
-            _glorot(k, (out, d)) for k, (out, _) in zip(jax.random.split(k_a, n), shapes)
+            _glorot(k, (out, d))
+            for k, (out, _) in zip(jax.random.split(k_a, n), shapes, strict=True)
         )
         self.lora_b = tuple(
-            _glorot(k, (d, fan_in)) for k, (_, fan_in) in zip(jax.random.split(k_b, n), shapes)
+            _glorot(k, (d, fan_in))
+            for k, (_, fan_in) in zip(jax.random.split(k_b, n), shapes, strict=True)
         )
         self.bias_a = tuple(
-            _glorot(k, (out, d)) for k, (out, _) in zip(jax.random.split(k_bias, n), shapes)
+            _glorot(k, (out, d))
+            for k, (out, _) in zip(jax.random.split(k_bias, n), shapes, strict=True)
         )
         self.state_size = state_size
         self.context_size = context_size
@@ -82,9 +85,7 @@ class GEPS(AbstractSharedFieldBackbone):
         biases = tuple(b + a @ ctx for b, a in zip(self.root.biases, self.bias_a, strict=True))
         return weights, biases
 
-    def env_factors(
-        self, ctx: Float[Array, " d"]
-    ) -> tuple[Float[Array, " d"], Biases]:
+    def env_factors(self, ctx: Float[Array, " d"]) -> tuple[Float[Array, " d"], Biases]:
         """The per-environment part of the factored field: ξ itself and the adapted biases
         ``b + A_b ξ`` of every layer."""
         biases = tuple(b + a @ ctx for b, a in zip(self.root.biases, self.bias_a, strict=True))

@@ -80,9 +80,7 @@ class SwishMLP(eqx.Module):
     biases: Biases
     betas: Float[Array, " depth"]
 
-    def __init__(
-        self, in_size: int, out_size: int, width: int, depth: int, *, key: PRNGKeyArray
-    ):
+    def __init__(self, in_size: int, out_size: int, width: int, depth: int, *, key: PRNGKeyArray):
         self.weights, self.biases = init_linear_stack(in_size, out_size, width, depth, key=key)
         self.betas = jnp.ones((depth,))
 
@@ -115,5 +113,6 @@ def rollout_mlp(
 
     The weights are given already adapted (formed once per environment per solve).
     """
-    return solve_many(lambda _, y: apply_mlp(weights, biases, betas, y), x0s, t, solver,
-                      scale=scale)
+    return solve_many(
+        lambda _, y: apply_mlp(weights, biases, betas, y), x0s, t, solver, scale=scale
+    )

@@ -113,8 +113,9 @@ class NCF(AbstractBackbone):
     ) -> Float[Array, "traj time D"]:
         """Roll out ``f(·, ctx)`` from ``x[:, 0]``; the context features are computed once."""
         features = self.ctx_net(ctx)
-        return solve_many(lambda _, y: self.field_from_features(y, features), x[:, 0], t, solver,
-                          scale=scale)
+        return solve_many(
+            lambda _, y: self.field_from_features(y, features), x[:, 0], t, solver, scale=scale
+        )
 
     def context_jet(self, anchor: Float[Array, " d"], ctx: Float[Array, " d"]) -> Jet:
         """Taylor coefficients of the context features along ``ctx - anchor``, up to
@@ -165,7 +166,8 @@ class NCF(AbstractBackbone):
 
         def rollout(anchor):
             jet = self.context_jet(anchor, ctx)
-            return solve_many(lambda _, y: self.taylor_field(y, jet), x[:, 0], t, solver,
-                              scale=scale)
+            return solve_many(
+                lambda _, y: self.taylor_field(y, jet), x[:, 0], t, solver, scale=scale
+            )
 
         return jnp.concatenate([own, jax.vmap(rollout)(pool[1:])])

@@ -6,8 +6,8 @@ One step, with latent ``z`` of the data dimension D (no encoder) and hidden widt
     z_t = A ⊙ z̃ + W1 relu(W2 z̃ + h2) + h1,     A diagonal (stored as a vector)
 
 * training (``loss_predict``, which ``train_predict`` returns), generalized teacher forcing
-  with fixed ``alpha``: ``z̃ = alpha z_{t-1} + (1 - alpha) x_{t-1}``; the output at time t only sees data up to t - 1
-  (the training loss compares z_t with x_t, a lagged target);
+  with fixed ``alpha``: ``z̃ = alpha z_{t-1} + (1 - alpha) x_{t-1}``; the output at time t
+  only sees data up to t - 1 (the training loss compares z_t with x_t, a lagged target);
 * free running (``predict``): ``z̃ = z_{t-1}``.
 
 DECISION (the paper says z_0 = 0, SPEC lets us choose): ``z_0 = x_0``, the observed first state,
@@ -38,11 +38,12 @@ __all__ = ["PLRNN", "PLRNNWeights"]
 class PLRNNWeights(eqx.Module):
     """Weights of one shPLRNN step (or, with a trailing context axis, their hypernetwork)."""
 
-    a: Float[Array, "D *d"]
+    # jaxtyping shapes; ruff reads "D *d" as an expression (hence the noqa)
+    a: Float[Array, "D *d"]  # noqa: F821, UP037
     w1: Float[Array, "D L *d"]
     w2: Float[Array, "L D *d"]
-    h1: Float[Array, "D *d"]
-    h2: Float[Array, "L *d"]
+    h1: Float[Array, "D *d"]  # noqa: F821, UP037
+    h2: Float[Array, "L *d"]  # noqa: F821, UP037
 
     def step(self, z: Float[Array, " D"]) -> Float[Array, " D"]:
         """``A ⊙ z + W1 relu(W2 z + h2) + h1``."""

@@ -59,7 +59,8 @@ def make_backbone(
         raise ValueError(
             f"unknown option(s) {unknown} for backbone {name!r}; allowed: {sorted(allowed)}"
         )
-    return BACKBONES[name](state_size, context_size, key=key, **dict(options))
+    cls: Any = BACKBONES[name]  # a concrete backbone; the abstract base declares no __init__
+    return cls(state_size, context_size, key=key, **dict(options))
 
 
 def count_params(module: Any) -> int:

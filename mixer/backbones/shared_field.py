@@ -51,8 +51,9 @@ class AbstractSharedFieldBackbone(AbstractBackbone):
     ) -> Float[Array, "traj time D"]:
         """Form the environment's factors once, then roll out the field from ``x[:, 0]``."""
         factors = self.env_factors(ctx)
-        return solve_many(lambda _, y: self.shared_field(factors, y), x[:, 0], t, solver,
-                          scale=scale)
+        return solve_many(
+            lambda _, y: self.shared_field(factors, y), x[:, 0], t, solver, scale=scale
+        )
 
     def env_losses(
         self,
@@ -71,13 +72,13 @@ class AbstractSharedFieldBackbone(AbstractBackbone):
         """
         num_envs, num_traj, num_times, state = xs.shape
         factors = jax.vmap(self.env_factors)(ctxs)
-        per_lane = jax.tree.map(lambda a: jnp.moveaxis(jnp.repeat(a, num_traj, axis=0), 0, -1),
-                                factors)
+        per_lane = jax.tree.map(
+            lambda a: jnp.moveaxis(jnp.repeat(a, num_traj, axis=0), 0, -1), factors
+        )
         field = jax.vmap(lambda f, y: self.shared_field(f, y), in_axes=(-1, -1), out_axes=-1)
         lanes = num_envs * num_traj
         x = xs.reshape(lanes, num_times, state).transpose(1, 2, 0)  # (time, state, lanes)
         t = jnp.repeat(ts, num_traj, axis=0).T  # (time, lanes)
-        sq_errors, steps = lanes_sq_error(lambda f, _, y: field(f, y), per_lane, x[0], t, x,
-                                          solver)
+        sq_errors, steps = lanes_sq_error(lambda f, _, y: field(f, y), per_lane, x[0], t, x, solver)
         losses = jnp.sum(sq_errors.reshape(num_envs, num_traj), axis=1) / (num_traj * num_times)
         return losses, steps.reshape(num_envs, num_traj)

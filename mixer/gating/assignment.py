@@ -55,7 +55,10 @@ def cluster_median_losses(
     ordered = jnp.sort(masked, axis=-1)
     low = jnp.maximum((sizes - 1) // 2, 0)
     high = sizes // 2
-    pick = lambda idx: jnp.take_along_axis(ordered, idx[:, None, None], axis=-1)[..., 0]
+
+    def pick(idx):
+        return jnp.take_along_axis(ordered, idx[:, None, None], axis=-1)[..., 0]
+
     low_vals, high_vals = pick(low), pick(jnp.minimum(high, losses.shape[1] - 1))
     # Halving each value before adding avoids overflow to inf for huge finite losses.
     medians = 0.5 * low_vals + 0.5 * high_vals

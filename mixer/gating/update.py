@@ -36,8 +36,8 @@ class GateConfig:
         on_empty: what K-means does when a cluster loses all its points: ``"stop"`` (Alg. 2:
             the update is abandoned, the gate kept and the centroids forgotten) or
             ``"reseed"`` (the empty cluster's centroid moves onto the point farthest from the
-            mean of its own cluster and K-means goes on; the update is abandoned only if a cluster is
-            still empty at the end, e.g. when all contexts are equal).
+            mean of its own cluster and K-means goes on; the update is abandoned only if a
+            cluster is still empty at the end, e.g. when all contexts are equal).
     """
 
     max_iter: int = 20
@@ -107,8 +107,11 @@ def gate_kmeans(
     init_scale) drawn with ``key``. When the result is ``empty`` the update is abandoned
     (``gate_abandoned``) and needs no loss matrix."""
     fresh = jr.uniform(
-        key, centroids.shape, dtype=contexts.dtype,
-        minval=-cfg.init_scale, maxval=cfg.init_scale,
+        key,
+        centroids.shape,
+        dtype=contexts.dtype,
+        minval=-cfg.init_scale,
+        maxval=cfg.init_scale,
     )
     start = jnp.where(has_centroids, centroids.astype(contexts.dtype), fresh)
     return kmeans(contexts, start, max_iter=cfg.max_iter, tol=cfg.tol, on_empty=cfg.on_empty)
@@ -144,8 +147,7 @@ def gate_fit(
     )
 
 
-def gate_abandoned(clusters: KMeansResult, weights: Float[Array, "d_plus_1 M"]
-                   ) -> GateUpdateResult:
+def gate_abandoned(clusters: KMeansResult, weights: Float[Array, "d_plus_1 M"]) -> GateUpdateResult:
     """The result of an update whose K-means left a cluster empty: the gate unchanged, the
     centroids forgotten (the fields ``gate_fit`` gives in that case), and ``assignment`` -1
     (no loss matrix was computed, so no pairing was made)."""

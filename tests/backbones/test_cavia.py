@@ -101,7 +101,9 @@ def test_outer_gradient_is_second_order(toy_data):
     u = jax.tree.map(lambda d: d / norm, diff)
 
     def along(g):
-        return float(sum(jnp.sum(a * b) for a, b in zip(*map(jax.tree.leaves, (g, u)))))
+        return float(
+            sum(jnp.sum(a * b) for a, b in zip(*map(jax.tree.leaves, (g, u)), strict=True))
+        )
 
     eps = 1e-2
     loss = jax.jit(lambda s: second_order(jax.tree.map(lambda p, d: p + s * d, params, u)))

@@ -88,9 +88,9 @@ def test_geps_glorot_uniform_initialisation():
             assert float(jnp.max(jnp.abs(mat))) > 0.7 * limit
 
 
-@pytest.mark.parametrize(("cls", "method"), [(CoDA, "adapted_weights"),
-                                             (GEPS, "env_factors")],
-                         ids=["CoDA", "GEPS"])
+@pytest.mark.parametrize(
+    ("cls", "method"), [(CoDA, "adapted_weights"), (GEPS, "env_factors")], ids=["CoDA", "GEPS"]
+)
 def test_adapted_weights_are_formed_once_per_predict(cls, method, monkeypatch, toy_data):
     """Tracing a rollout forms the context-adapted parameters once, not per field evaluation."""
     x, t = toy_data
@@ -123,8 +123,9 @@ def test_shared_field_is_the_root_mlp_with_adapted_weights(cls):
         weights, biases = model.adapted_weights(ctx)
         return jax.vmap(lambda v: apply_mlp(weights, biases, model.root.betas, v))(y)
 
-    np.testing.assert_allclose(jax.vmap(shared)(ctxs, ys), jax.vmap(dense)(ctxs, ys),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        jax.vmap(shared)(ctxs, ys), jax.vmap(dense)(ctxs, ys), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("cls", [CoDA, GEPS], ids=lambda c: c.__name__)

@@ -130,7 +130,11 @@ def test_own_context_row_has_the_expansion_gradients(order, toy_data):
         m = eqx.combine(p, static)
         return jnp.mean((m.train_predict(c, c[None], x, t, HEUN)[0] - x) ** 2)
 
-    grads = jax.jit(lambda p, c: (jax.grad(expanded, argnums=(0, 1))(p, c),
-                                  jax.grad(row0, argnums=(0, 1))(p, c)))(params, ctx)
+    grads = jax.jit(
+        lambda p, c: (
+            jax.grad(expanded, argnums=(0, 1))(p, c),
+            jax.grad(row0, argnums=(0, 1))(p, c),
+        )
+    )(params, ctx)
     for want, got in zip(*map(jax.tree.leaves, grads), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)

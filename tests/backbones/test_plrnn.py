@@ -89,8 +89,9 @@ def test_one_step_matches_the_formula(series):
 def test_every_step_weight_is_linear_in_the_context():
     model = _model()
     zero, one, two = (model.weights(c) for c in (jnp.zeros(DCTX), CTX, 2 * CTX))
-    for w0, w1, w2, hyper in zip(*(jax.tree.leaves(w) for w in (zero, one, two, model.hyper)),
-                                 strict=True):
+    for w0, w1, w2, hyper in zip(
+        *(jax.tree.leaves(w) for w in (zero, one, two, model.hyper)), strict=True
+    ):
         np.testing.assert_allclose(w2 - w1, w1 - w0, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(w1 - w0, hyper @ CTX, rtol=1e-5, atol=1e-6)
         assert np.max(np.abs(w1 - w0)) > 0  # every weight is context-dependent
@@ -110,14 +111,17 @@ def test_scale_multiplies_the_step_increment(series):
     p = jnp.asarray(0.3)
     free = model.predict(CTX, x, t, HEUN, p)
     z0 = x[:, 0]
-    np.testing.assert_allclose(free[:, 1], z0 + p * (jax.vmap(weights.step)(z0) - z0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        free[:, 1], z0 + p * (jax.vmap(weights.step)(z0) - z0), rtol=1e-5, atol=1e-6
+    )
     teacher = model.loss_predict(CTX, x, t, HEUN, p)
     mixed = 0.5 * free[:, 1] + 0.5 * x[:, 1]  # alpha = 0.5 of the previous output and data
-    np.testing.assert_allclose(teacher[:, 2], mixed + p * (jax.vmap(weights.step)(mixed) - mixed),
-                               rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(model.predict(CTX, x, t, HEUN, jnp.asarray(1.0)),
-                               model.predict(CTX, x, t, HEUN), rtol=1e-6)
+    np.testing.assert_allclose(
+        teacher[:, 2], mixed + p * (jax.vmap(weights.step)(mixed) - mixed), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        model.predict(CTX, x, t, HEUN, jnp.asarray(1.0)), model.predict(CTX, x, t, HEUN), rtol=1e-6
+    )
     held = model.predict(CTX, x, t, HEUN, jnp.asarray(0.0))
     np.testing.assert_array_equal(held, jnp.broadcast_to(x[:, :1], held.shape))
 

@@ -34,8 +34,11 @@ def make_planted(seed: int, num_clusters: int, dim: int, per_cluster: int) -> Pl
     loss = rng.uniform(1.0, 2.0, size=(num_clusters, labels.size))
     loss[best_expert[labels], np.arange(labels.size)] = rng.uniform(0.0, 0.5, size=labels.size)
     return Planted(
-        contexts.astype(np.float32), labels, centers.astype(np.float32),
-        loss.astype(np.float32), best_expert,
+        contexts.astype(np.float32),
+        labels,
+        centers.astype(np.float32),
+        loss.astype(np.float32),
+        best_expert,
     )
 
 

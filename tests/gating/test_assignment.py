@@ -109,18 +109,24 @@ def test_median_matches_numpy_per_cluster(problem):
         members = labels == c
         if members.any():
             # atol: XLA on CPU flushes float32 subnormals to zero (hypothesis draws them).
-            np.testing.assert_allclose(medians[c], np.median(loss[:, members], axis=1), rtol=1e-6,
-                                       atol=np.finfo(np.float32).tiny)
+            np.testing.assert_allclose(
+                medians[c],
+                np.median(loss[:, members], axis=1),
+                rtol=1e-6,
+                atol=np.finfo(np.float32).tiny,
+            )
         else:
             assert np.all(np.isposinf(medians[c]))
 
 
 def test_median_under_jit_with_varying_cluster_sizes():
     loss = jnp.arange(10.0)[None, :]
-    np.testing.assert_allclose(MEDIAN(loss, jnp.array([0, 0, 0, 1, 1, 1, 1, 0, 2, 2]), 3)[:, 0],
-                               [1.5, 4.5, 8.5])
-    np.testing.assert_allclose(MEDIAN(loss, jnp.array([0, 1, 1, 1, 1, 1, 1, 1, 1, 2]), 3)[:, 0],
-                               [0.0, 4.5, 9.0])
+    np.testing.assert_allclose(
+        MEDIAN(loss, jnp.array([0, 0, 0, 1, 1, 1, 1, 0, 2, 2]), 3)[:, 0], [1.5, 4.5, 8.5]
+    )
+    np.testing.assert_allclose(
+        MEDIAN(loss, jnp.array([0, 1, 1, 1, 1, 1, 1, 1, 1, 2]), 3)[:, 0], [0.0, 4.5, 9.0]
+    )
 
 
 def test_median_counts_non_finite_losses_as_worst():

@@ -76,7 +76,7 @@ def test_jit_equals_eager():
     init = jnp.asarray(p.contexts[:3]) + 0.3
     eager = kmeans(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
     jitted = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
-    for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
+    for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
 
 

@@ -74,8 +74,9 @@ def test_initial_gate_state():
 def test_logits_route_and_probabilities():
     weights = jnp.array([[1.0, -1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.5]])  # bias row last
     contexts = jnp.array([[2.0, 5.0], [-2.0, 0.0], [0.1, 3.0]])
-    np.testing.assert_allclose(gate_logits(weights, contexts), [[2, -2, 0.5], [-2, 2, 0.5],
-                                                                [0.1, -0.1, 0.5]], rtol=1e-6)
+    np.testing.assert_allclose(
+        gate_logits(weights, contexts), [[2, -2, 0.5], [-2, 2, 0.5], [0.1, -0.1, 0.5]], rtol=1e-6
+    )
     np.testing.assert_array_equal(route(weights, contexts), [0, 1, 2])
     probs = gate_probabilities(weights, contexts)
     np.testing.assert_allclose(jnp.sum(probs, axis=-1), 1.0, rtol=1e-6)

@@ -18,7 +18,9 @@ UPDATE = jax.jit(gate_update, static_argnames="cfg")
 
 
 def leaves_equal(a, b):
-    return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    return all(
+        np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    )
 
 
 separable_problems = st.builds(
@@ -37,8 +39,13 @@ def test_planted_problem_routes_each_env_to_its_best_expert(p, pairing, seed):
     # Warm start near the true centres, in a shuffled cluster order.
     centroids = jnp.asarray(p.centers[np.random.default_rng(seed).permutation(m)]) + 0.5
     res = UPDATE(
-        jnp.asarray(p.contexts), jnp.asarray(p.loss_matrix), weights, centroids,
-        jnp.asarray(True), key=jr.key(seed), cfg=GateConfig(pairing=pairing),
+        jnp.asarray(p.contexts),
+        jnp.asarray(p.loss_matrix),
+        weights,
+        centroids,
+        jnp.asarray(True),
+        key=jr.key(seed),
+        cfg=GateConfig(pairing=pairing),
     )
     assert not bool(res.empty_cluster) and bool(res.has_centroids) and bool(res.converged)
     assert same_partition(np.asarray(res.labels), p.labels)
@@ -51,10 +58,16 @@ def test_planted_problem_routes_each_env_to_its_best_expert(p, pairing, seed):
 def test_warm_start_from_previous_update_converges_in_one_or_two_iterations():
     p = make_planted(7, 3, 4, 5)
     state = GateState(jnp.zeros((5, 3)), jnp.asarray(p.contexts[[0, 1, 2]]), jnp.asarray(True))
-    first = UPDATE(jnp.asarray(p.contexts), jnp.asarray(p.loss_matrix), *state,
-                   key=jr.key(0), cfg=GateConfig())
-    second = UPDATE(jnp.asarray(p.contexts), jnp.asarray(p.loss_matrix), *first.state,
-                    key=jr.key(1), cfg=GateConfig())
+    first = UPDATE(
+        jnp.asarray(p.contexts), jnp.asarray(p.loss_matrix), *state, key=jr.key(0), cfg=GateConfig()
+    )
+    second = UPDATE(
+        jnp.asarray(p.contexts),
+        jnp.asarray(p.loss_matrix),
+        *first.state,
+        key=jr.key(1),
+        cfg=GateConfig(),
+    )
     assert bool(second.converged) and 1 <= int(second.iterations) <= 2
     np.testing.assert_array_equal(second.labels, first.labels)
 
@@ -62,8 +75,15 @@ def test_warm_start_from_previous_update_converges_in_one_or_two_iterations():
 def test_empty_cluster_leaves_gate_unchanged_and_forgets_centroids():
     contexts = jnp.full((6, 2), 10.0)  # identical contexts: one cluster takes them all
     weights = jr.normal(jr.key(3), (3, 3))
-    res = UPDATE(contexts, jnp.ones((3, 6)), weights, jnp.zeros((3, 2)), jnp.asarray(False),
-                 key=jr.key(0), cfg=GateConfig())
+    res = UPDATE(
+        contexts,
+        jnp.ones((3, 6)),
+        weights,
+        jnp.zeros((3, 2)),
+        jnp.asarray(False),
+        key=jr.key(0),
+        cfg=GateConfig(),
+    )
     assert bool(res.empty_cluster)
     assert not bool(res.has_centroids) and not bool(res.converged)
     np.testing.assert_array_equal(res.weights, weights)
@@ -74,8 +94,9 @@ def test_reseed_fits_the_gate_where_stop_abandons_the_update():
     # L1-nearest centroid of every context is one of two, so "stop" abandons the update.
     contexts = jnp.concatenate([jnp.full((4, 2), 0.05), jnp.full((4, 2), -0.05)])
     contexts = contexts + 1e-3 * jr.normal(jr.key(1), contexts.shape)
-    losses = jnp.stack([jnp.r_[jnp.zeros(4), jnp.ones(4)], jnp.r_[jnp.ones(4), jnp.zeros(4)],
-                        jnp.full(8, 0.5)])
+    losses = jnp.stack(
+        [jnp.r_[jnp.zeros(4), jnp.ones(4)], jnp.r_[jnp.ones(4), jnp.zeros(4)], jnp.full(8, 0.5)]
+    )
     weights, _, _ = initial_gate_state(3, 2)
     fresh = jnp.array([[1e-4, 1e-4], [-1e-4, -1e-4], [9e-4, -9e-4]])
     args = (contexts, losses, weights, fresh, jnp.asarray(True))
@@ -107,7 +128,7 @@ def test_deterministic_for_a_key_and_jit_equals_eager():
     again = UPDATE(*args, key=jr.key(2), cfg=cfg)
     other = UPDATE(*args, key=jr.key(3), cfg=cfg)
     assert leaves_equal(jitted, again)
-    for x, y in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
+    for x, y in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted), strict=True):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-4, atol=1e-4)
     if not bool(jitted.empty_cluster):
         assert not np.array_equal(jitted.weights, other.weights)  # the noise follows the key
@@ -129,8 +150,15 @@ def test_config_validation():
 def test_shape_mismatch_is_reported():
     weights, centroids, has = initial_gate_state(3, 2)
     with pytest.raises(ValueError, match="loss_matrix"):
-        gate_update(jnp.zeros((5, 2)), jnp.zeros((5, 3)), weights, centroids, has,
-                    key=jr.key(0), cfg=GateConfig())
+        gate_update(
+            jnp.zeros((5, 2)),
+            jnp.zeros((5, 3)),
+            weights,
+            centroids,
+            has,
+            key=jr.key(0),
+            cfg=GateConfig(),
+        )
 
 
 @pytest.mark.parametrize("on_empty", ["stop", "reseed"])
@@ -147,15 +175,26 @@ def test_split_update_equals_gate_update(on_empty, spread):
     weights = jr.normal(jr.key(5), (5, 3))
     state = initial_gate_state(3, 4)
     key = jr.key(6)
-    full = UPDATE(contexts, loss_matrix, weights, state.centroids, state.has_centroids, key=key,
-                  cfg=cfg)
+    full = UPDATE(
+        contexts, loss_matrix, weights, state.centroids, state.has_centroids, key=key, cfg=cfg
+    )
     key_init, key_noise = gate_update_keys(key)
     clusters = gate_kmeans(contexts, state.centroids, state.has_centroids, key=key_init, cfg=cfg)
     assert bool(clusters.empty) == bool(full.empty_cluster) == (spread == 0.0)
-    split = (gate_abandoned(clusters, weights) if clusters.empty else
-             gate_fit(contexts, loss_matrix, clusters, weights, key=key_noise, cfg=cfg))
-    for name in ("weights", "centroids", "has_centroids", "labels", "converged", "iterations",
-                 "empty_cluster"):
+    split = (
+        gate_abandoned(clusters, weights)
+        if clusters.empty
+        else gate_fit(contexts, loss_matrix, clusters, weights, key=key_noise, cfg=cfg)
+    )
+    for name in (
+        "weights",
+        "centroids",
+        "has_centroids",
+        "labels",
+        "converged",
+        "iterations",
+        "empty_cluster",
+    ):
         np.testing.assert_array_equal(getattr(split, name), getattr(full, name), err_msg=name)
     if not clusters.empty:
         np.testing.assert_array_equal(split.assignment, full.assignment)
