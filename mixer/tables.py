@@ -11,16 +11,39 @@ seeds and the cell reads "diverged (k of n seeds)" (:func:`cell`).
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["variant_label", "summarise", "mean_std", "cell", "seeds_note", "to_markdown"]
+__all__ = [
+    "backbone_label",
+    "variant_label",
+    "summarise",
+    "mean_std",
+    "cell",
+    "seeds_note",
+    "display_table",
+    "to_markdown",
+    "count_frame",
+    "html_document",
+]
 
-_BACKBONE = {"ncf": "NCF", "coda": "CoDA", "geps": "GEPS", "cavia": "CAVIA",
-             "plrnn": "hier-shPLRNN"}
+_BACKBONE = {
+    "ncf": "NCF",
+    "coda": "CoDA",
+    "geps": "GEPS",
+    "cavia": "CAVIA",
+    "plrnn": "hier-shPLRNN",
+}
+
+
+def backbone_label(backbone: str) -> str:
+    """The paper's name of a backbone: ``coda`` -> ``CoDA``, ``plrnn`` -> ``hier-shPLRNN``
+    (an unknown name is returned as it is)."""
+    return _BACKBONE.get(backbone, backbone)
 
 
 def variant_label(variant: str) -> str:
@@ -39,8 +62,11 @@ def summarise(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """
     rows = []
     for (backbone, variant), group in runs.groupby(["backbone", "variant"], sort=False):
-        row = {"backbone": _BACKBONE.get(backbone, backbone), "model": variant_label(variant),
-               "seeds": len(group)}
+        row = {
+            "backbone": backbone_label(str(backbone)),
+            "model": variant_label(str(variant)),
+            "seeds": len(group),
+        }
         for name in metrics:
             values = group[name].astype(float).to_numpy()
             row[f"{name}_mean"] = float(np.mean(values))
@@ -79,18 +105,74 @@ def seeds_note(seeds: Iterable[int]) -> str:
         return "1 seed per model: single values, no spread."
     if len(counts) == 1:
         return f"Mean ± sample std over {counts[0]} seeds per model."
-    text = (f"Mean ± sample std over {counts[0]}–{counts[-1]} seeds per model (each row's count "
-            "in the seeds column)")
+    text = (
+        f"Mean ± sample std over {counts[0]}–{counts[-1]} seeds per model (each row's count "
+        "in the seeds column)"
+    )
     return text + ("; a model with 1 seed shows its single value." if counts[0] == 1 else ".")
+
+
+def display_table(table: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+    """The display form of :func:`summarise` output: columns Backbone, Model, one column of
+    :func:`cell` strings per metric (``metrics`` maps metric names to headers) and Seeds."""
+    rows = [
+        [row["backbone"], row["model"], *(cell(row, m) for m in metrics), str(row["seeds"])]
+        for _, row in table.iterrows()
+    ]
+    return pd.DataFrame(rows, columns=["Backbone", "Model", *metrics.values(), "Seeds"])
 
 
 def to_markdown(table: pd.DataFrame, metrics: dict[str, str], note: str = "") -> str:
     """Markdown table of :func:`summarise` output with :func:`mean_std` cells and a Seeds
     column; ``metrics`` maps column names to headers."""
-    header = ["Backbone", "Model", *metrics.values(), "Seeds"]
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for _, row in table.iterrows():
-        cells = [cell(row, m) for m in metrics]
-        lines.append("| " + " | ".join([row["backbone"], row["model"], *cells,
-                                        str(row["seeds"])]) + " |")
+    shown = display_table(table, metrics)
+    lines = ["| " + " | ".join(shown.columns) + " |", "|" + " --- |" * len(shown.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in shown.itertuples(index=False)]
     return "\n".join(lines) + ("\n\n" + note if note else "") + "\n"
+
+
+def count_frame(
+    rows: Sequence[str], columns: Sequence[str], counts: Iterable[Iterable[int]], corner: str = ""
+) -> pd.DataFrame:
+    """A count table (class × expert, or a confusion matrix) as a frame of integers: ``rows``
+    label the index (named ``corner``), ``columns`` the columns."""
+    values = np.asarray(counts, dtype=np.int64)
+    if values.shape != (len(rows), len(columns)):
+        raise ValueError(f"counts have shape {values.shape}, expected {(len(rows), len(columns))}")
+    return pd.DataFrame(values, index=pd.Index(list(rows), name=corner), columns=list(columns))
+
+
+_STYLE = (
+    "body{font-family:sans-serif;font-size:14px;margin:1em}"
+    "table{border-collapse:collapse;margin:0.5em 0 1em}"
+    "th,td{border:1px solid #bbb;padding:3px 8px;text-align:right}"
+    "th{background:#eee}tbody th{text-align:left}p{max-width:60em}"
+)
+
+
+def _frame_html(frame: pd.DataFrame) -> str:
+    """``frame`` as an HTML table; a default (range) index is left out, a labelled one shown."""
+    return frame.to_html(
+        index=not isinstance(frame.index, pd.RangeIndex), escape=True, na_rep="", border=0
+    )
+
+
+def html_document(title: str, parts: Sequence[str | tuple[str, pd.DataFrame]]) -> str:
+    """A standalone HTML page (UTF-8) of ``parts`` in order: a string is a paragraph of text, a
+    ``(heading, frame)`` pair a table under its heading (no heading when it is empty). Every
+    text is escaped."""
+    body = [f"<h2>{html.escape(title)}</h2>"] if title else []
+    for part in parts:
+        if isinstance(part, str):
+            body.append(f"<p>{html.escape(part)}</p>")
+            continue
+        heading, frame = part
+        if heading:
+            body.append(f"<h3>{html.escape(heading)}</h3>")
+        body.append(_frame_html(frame))
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )

@@ -74,7 +74,11 @@ rule plot_data:
     input:
         "results/data/{dataset}/train.zarr",
     output:
-        "results/figures/data_{dataset}.png",
+        report(
+            "results/figures/data_{dataset}.png",
+            caption="../workflow/report/data.rst",
+            category="Data",
+        ),
     params:
         per_family=config["figures"]["data_trajectories_per_family"],
         scale=config["scale"],

@@ -2,13 +2,15 @@
 
 
 rule aggregate:
-    """Mean ± std over seeds of every run of an experiment."""
+    """Mean ± std over seeds of every run of an experiment: CSV, Markdown and HTML (the
+    report shows the HTML table)."""
     input:
         lambda wc: run_files(wc.experiment, "metrics.json"),
     output:
         csv="results/tables/{experiment}.csv",
-        md=report(
-            "results/tables/{experiment}.md",
+        md="results/tables/{experiment}.md",
+        html=report(
+            "results/tables/{experiment}.html",
             caption="../workflow/report/table.rst",
             category="Tables",
         ),
@@ -23,7 +25,8 @@ rule aggregate:
 
 
 rule plot_fig2:
-    """Fig. 2: test relative L2 per model (top), validation loss during training (bottom)."""
+    """Fig. 2: test relative MSE per model (top), validation relative MSE during training
+    (bottom)."""
     input:
         metrics=lambda wc: run_files(wc.experiment, "metrics.json"),
         histories=lambda wc: run_files(wc.experiment, "history.zarr"),
@@ -45,7 +48,8 @@ rule plot_fig2:
 
 
 rule plot_fig8:
-    """Fig. 8: gate heatmaps at four training moments, naive MoE above MixER."""
+    """Fig. 8: gate heatmaps at distinct recorded steps nearest the routing moments, naive
+    MoE above MixER, environments grouped by family."""
     input:
         histories=lambda wc: fig8_histories(wc.experiment),
     output:
@@ -56,6 +60,7 @@ rule plot_fig8:
         ),
     params:
         moments=lambda wc: config["experiments"][wc.experiment]["routing_moments"],
+        dataset=lambda wc: config["experiments"][wc.experiment]["dataset"],
         scale=config["scale"],
     log:
         "results/logs/figures/fig8_{experiment}.log",

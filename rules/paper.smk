@@ -8,8 +8,9 @@ rule table_odebench10:
         lambda wc: run_files(wc.experiment, "metrics.json"),
     output:
         csv="results/tables/{table}_{experiment}.csv",
-        md=report(
-            "results/tables/{table}_{experiment}.md",
+        md="results/tables/{table}_{experiment}.md",
+        html=report(
+            "results/tables/{table}_{experiment}.html",
             caption="../workflow/report/table_odebench10.rst",
             category="Tables",
         ),
@@ -34,8 +35,9 @@ rule table4:
         lambda wc: [f for e in table4_experiments() for f in run_files(e, "metrics.json")],
     output:
         csv="results/tables/table4_lv_go_sm.csv",
-        md=report(
-            "results/tables/table4_lv_go_sm.md",
+        md="results/tables/table4_lv_go_sm.md",
+        html=report(
+            "results/tables/table4_lv_go_sm.html",
             caption="../workflow/report/table4.rst",
             category="Tables",
         ),
@@ -67,6 +69,7 @@ rule plot_fig5:
         ),
     params:
         kind="fig5",
+        dataset="odebench10b",
         scale=config["scale"],
     log:
         "results/logs/figures/fig5.log",
@@ -184,8 +187,9 @@ rule sccts_outputs:
         first_seed=lambda wc: first_seed_runs("sccts", "clustering.json"),
     output:
         csv="results/tables/sccts_clustering.csv",
-        md=report(
-            "results/tables/sccts_clustering.md",
+        md="results/tables/sccts_clustering.md",
+        html=report(
+            "results/tables/sccts_clustering.html",
             caption="../workflow/report/sccts.rst",
             category="Tables",
         ),
@@ -211,8 +215,9 @@ rule epilepsy2_outputs:
         first_seed=lambda wc: first_seed_runs("epilepsy2", "classification.json"),
     output:
         csv="results/tables/epilepsy2_classification.csv",
-        md=report(
-            "results/tables/epilepsy2_classification.md",
+        md="results/tables/epilepsy2_classification.md",
+        html=report(
+            "results/tables/epilepsy2_classification.html",
             caption="../workflow/report/epilepsy2.rst",
             category="Tables",
         ),

@@ -29,6 +29,13 @@ rule train:
         model=f"{RUN_DIR}/model.eqx",
         history=directory(f"{RUN_DIR}/history.zarr"),
         summary=f"{RUN_DIR}/train.json",
+        curves=report(
+            f"{RUN_DIR}/training_curves.png",
+            caption="../workflow/report/training_curves.rst",
+            category="Training curves",
+            subcategory="{experiment}",
+            labels={"backbone": "{backbone}", "variant": "{variant}", "seed": "{seed}"},
+        ),
     params:
         # Snakemake compares only plain-data params: `training` (no adaptation settings) is
         # the rerun trigger; `spec`, the RunSpec object the script needs, is not compared.

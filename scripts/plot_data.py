@@ -4,7 +4,7 @@ from mixer.io.datasets import read_dataset
 from mixer.plotting.data import plot_trajectory_dataset
 from mixer.runlog import configure_logging
 
-sm = snakemake  # noqa: F821  (injected by Snakemake)
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
 ds = read_dataset(sm.input[0])
 fig = plot_trajectory_dataset(ds, n_per_family=int(sm.params.per_family))

@@ -1,4 +1,4 @@
-"""Rule script: Fig. 2 (test relative L2 per model; validation curves during training)."""
+"""Rule script: Fig. 2 (test relative MSE per model; validation curves during training)."""
 
 import pandas as pd
 
@@ -6,10 +6,10 @@ from mixer.io.runs import read_history, read_json, run_ids
 from mixer.plotting.runs import plot_fig2
 from mixer.runlog import configure_logging
 
-sm = snakemake  # noqa: F821  (injected by Snakemake)
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
 runs, curves = [], []
-for metrics_path, history_path in zip(sm.input.metrics, sm.input.histories):
+for metrics_path, history_path in zip(sm.input.metrics, sm.input.histories, strict=True):
     ids = run_ids(metrics_path)
     runs.append({**ids, "test_rel_mse": read_json(metrics_path)["test_rel_mse"]})
     hist = read_history(history_path)

@@ -3,6 +3,8 @@
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+
 from mixer.envdata import EnvData
 from mixer.experiment import train_run
 from mixer.io.datasets import read_dataset
@@ -12,14 +14,16 @@ from mixer.layer import active_param_count
 from mixer.plotting.runs import plot_training_curves
 from mixer.provenance import provenance
 from mixer.runlog import configure_logging, keep_attempts, run_label, run_name
-from mixer.tracking import MlflowTracker, NullTracker
+from mixer.tracking import MlflowTracker, NullTracker, Tracker
 
-sm = snakemake  # noqa: F821  (injected by Snakemake)
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 spec, experiment = sm.params.spec, sm.wildcards.experiment
 name = run_name(spec.backbone, spec.variant, spec.seed)
 label = run_label(experiment, spec.backbone, spec.variant, spec.seed)
 log = configure_logging(sm.log[0], run=label)
-record = provenance(sm.params.training, spec.seed, sm.params.scale)
+record = provenance(
+    sm.params.training, spec.seed, sm.params.scale, device=sm.config["device"]
+)  # stops here when that device is absent
 train_ds = read_dataset(sm.input.train)
 train, val = EnvData.from_dataset(train_ds), EnvData.from_dataset(read_dataset(sm.input.val))
 key = training_key(spec.training_hash(), train, val)  # data, seed, settings, code (not adaptation)
@@ -31,10 +35,14 @@ log.info("training key %s (%s)", key.digest, key)
 # One MLflow run per training, over every attempt: its reference is kept next to the checkpoint.
 reference_file = checkpoints / "tracking.json"
 earlier = read_json(reference_file) if reference_file.exists() else {}
+tracker: Tracker
 if sm.params.mlflow:  # relative to the working directory: results/ can move
-    tracker = MlflowTracker(sm.config["tracking"].get("uri") or f"sqlite:///{sm.input.store[0]}",
-                            experiment, name,
-                            resume_run_id=earlier.get("mlflow_run_id"))
+    tracker = MlflowTracker(
+        sm.config["tracking"].get("uri") or f"sqlite:///{sm.input.store[0]}",
+        experiment,
+        name,
+        resume_run_id=earlier.get("mlflow_run_id"),
+    )
 else:
     tracker = NullTracker()
 
@@ -42,23 +50,47 @@ with tracker:
     write_json(reference_file, tracker.reference())
     tracker.log_params({"run": dataclasses.asdict(spec), "dataset": spec.dataset})
     tracker.set_tags({**record, "backbone": spec.backbone, "variant": spec.variant})
-    result = train_run(spec, train, val, tracker=tracker,
-                       checkpoint_dir=str(checkpoints), logger=log)
-    save_model(sm.output.model, result.model, result.contexts,
-               {"num_envs": train.num_envs, "state_size": int(train.x.shape[-1]),
-                "tracking": tracker.reference(), **record})
+    result = train_run(
+        spec, train, val, tracker=tracker, checkpoint_dir=str(checkpoints), logger=log
+    )
+    save_model(
+        sm.output.model,
+        result.model,
+        result.contexts,
+        {
+            "num_envs": train.num_envs,
+            "state_size": int(train.x.shape[-1]),
+            "tracking": tracker.reference(),
+            **record,
+        },
+    )
     families = train_ds["family"].values
-    write_history(sm.output.history, result.history, result.contexts, families,
-                  {"best_step": result.best_step, **record})
-    summary = {"best_step": result.best_step, "best_val_rel_mse": result.best_val_rel_mse,
-               "train_seconds": result.train_seconds,
-               "active_params": active_param_count(result.model),
-               **tracker.reference(), **record}
+    write_history(
+        sm.output.history,
+        result.history,
+        np.asarray(result.contexts),
+        families,
+        {"best_step": result.best_step, **record},
+    )
+    summary = {
+        "best_step": result.best_step,
+        "best_val_rel_mse": result.best_val_rel_mse,
+        "train_seconds": result.train_seconds,
+        "active_params": active_param_count(result.model),
+        **tracker.reference(),
+        **record,
+    }
     write_json(sm.output.summary, summary)
-    figure = run_dir / "training_curves.png"
+    figure = sm.output.curves
     plot_training_curves(result.history, title=f"{experiment} {name}").savefig(figure, dpi=100)
     tracker.log_artifact(str(figure))
-    tracker.log_metrics({"best_val_rel_mse": result.best_val_rel_mse,
-                         "train_seconds": result.train_seconds}, step=result.best_step)
-log.info("done: %.1f s of training over every attempt; best validation rel. MSE %.4g at outer "
-         "step %d", result.train_seconds, result.best_val_rel_mse, result.best_step)
+    tracker.log_metrics(
+        {"best_val_rel_mse": result.best_val_rel_mse, "train_seconds": result.train_seconds},
+        step=result.best_step,
+    )
+log.info(
+    "done: %.1f s of training over every attempt; best validation rel. MSE %.4g at outer step %d",
+    result.train_seconds,
+    result.best_val_rel_mse,
+    result.best_step,
+)

@@ -10,14 +10,28 @@ import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from mixer.plotting.labels import family_label
 
 _LINESTYLES = ("-", "--", ":", "-.")
 
 
 def _family_names(ds: xr.Dataset) -> list[tuple[int, str]]:
+    """(family id, display name) of every family of ``ds`` (:func:`family_label`)."""
     ids = np.asarray(ds["family_id"].values)
     names = np.asarray(ds["family"].values).astype(str)
-    return [(int(k), str(names[np.flatnonzero(ids == k)[0]])) for k in np.unique(ids)]
+    dataset = str(ds.attrs.get("dataset", ""))
+    return [
+        (int(k), family_label(dataset, names[np.flatnonzero(ids == k)[0]])) for k in np.unique(ids)
+    ]
+
+
+def _state_legend(n_state: int) -> list[Line2D]:
+    return [
+        Line2D([], [], color="0.3", ls=_LINESTYLES[s % len(_LINESTYLES)], label=f"x{s}")
+        for s in range(n_state)
+    ]
 
 
 def pick_trajectories(ds: xr.Dataset, family_id: int, n: int) -> list[tuple[int, int]]:
@@ -34,7 +48,9 @@ def plot_trajectory_dataset(ds: xr.Dataset, n_per_family: int = 3) -> Figure:
     """Time series (all states) and, when the state has >= 2 dimensions, the phase portrait
     (state 0 against state 1) of ``n_per_family`` trajectories of every family.
 
-    One row per family; one column (time series) or two (plus phase portrait).
+    One row per family (titled with its name, :func:`mixer.plotting.labels.family_label`);
+    one column (time series: colour = trajectory, line style = state dimension) or two (plus
+    phase portrait).
     """
     if n_per_family < 1:
         raise ValueError(f"n_per_family must be >= 1, got {n_per_family}")
@@ -55,13 +71,15 @@ def plot_trajectory_dataset(ds: xr.Dataset, n_per_family: int = 3) -> Figure:
             if n_cols == 2:
                 axes[row, 1].plot(x[e, j, :, 0], x[e, j, :, 1], color=color, lw=1.0)
                 axes[row, 1].plot(x[e, j, 0, 0], x[e, j, 0, 1], "o", color=color, ms=3)
-        axes[row, 0].set_title(f"family {name}: time series", fontsize=9)
+        axes[row, 0].set_title(f"{name}: time series", fontsize=9)
         axes[row, 0].set_xlabel("t")
-        axes[row, 0].set_ylabel("x")
+        axes[row, 0].set_ylabel("state x")
         if n_cols == 2:
-            axes[row, 1].set_title(f"family {name}: phase portrait", fontsize=9)
-            axes[row, 1].set_xlabel("state 0")
-            axes[row, 1].set_ylabel("state 1")
+            axes[row, 1].set_title(f"{name}: phase portrait", fontsize=9)
+            axes[row, 1].set_xlabel("x0")
+            axes[row, 1].set_ylabel("x1")
+    if n_state > 1:
+        axes[0, 0].legend(handles=_state_legend(n_state), fontsize=7, ncols=min(n_state, 4))
     title = ds.attrs.get("dataset", "dataset")
     fig.suptitle(f"{title} ({ds.attrs.get('split', '')}): {n_per_family} trajectories per family")
     return fig

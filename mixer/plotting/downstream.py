@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from mixer.downstream import pca_2d
 
@@ -38,8 +40,9 @@ class Fig6Panel:
     def __post_init__(self) -> None:
         shape = np.shape(self.class_expert_counts)
         if len(shape) != 2 or shape[0] != len(self.class_names):
-            raise ValueError(f"class_expert_counts has shape {shape}, expected "
-                             f"({len(self.class_names)}, M)")
+            raise ValueError(
+                f"class_expert_counts has shape {shape}, expected ({len(self.class_names)}, M)"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +63,9 @@ def _colour(k: int) -> tuple[float, ...]:
     return colormaps["tab10"](k % 10)
 
 
-def _scatter_by(ax: Axes, coords: np.ndarray, codes: np.ndarray, names: Sequence[str],
-                **style: Any) -> None:
+def _scatter_by(
+    ax: Axes, coords: np.ndarray, codes: np.ndarray, names: Sequence[str], **style: Any
+) -> None:
     for k, name in enumerate(names):
         mask = codes == k
         if mask.any():
@@ -69,8 +73,12 @@ def _scatter_by(ax: Axes, coords: np.ndarray, codes: np.ndarray, names: Sequence
 
 
 def _pc_labels(ax: Axes, ratio: np.ndarray) -> None:
+    """Axis labels with the explained variance; at most five ticks per axis, so that long
+    tick labels (large context values) never run into each other."""
     ax.set_xlabel(f"PC1 ({100 * ratio[0]:.0f}%)")
     ax.set_ylabel(f"PC2 ({100 * ratio[1]:.0f}%)")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
 
 
 def _scores_text(scores: Mapping[str, float], per_line: int = 2) -> str:
@@ -84,23 +92,34 @@ def _count_heatmap(ax: Axes, counts: np.ndarray, rows: Sequence[str]) -> None:
     ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(1, int(counts.max())), aspect="auto")
     for (i, j), value in np.ndenumerate(counts):
         dark = value > 0.6 * counts.max()
-        ax.text(j, i, str(int(value)), ha="center", va="center", fontsize=8,
-                color="white" if dark else "black")
-    ax.set_xticks(range(counts.shape[1]), [f"expert {m}" for m in range(counts.shape[1])],
-                  fontsize=7)
+        ax.text(
+            j,
+            i,
+            str(int(value)),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if dark else "black",
+        )
+    ax.set_xticks(
+        range(counts.shape[1]), [f"expert {m}" for m in range(counts.shape[1])], fontsize=7
+    )
     ax.set_yticks(range(len(rows)), list(rows), fontsize=7)
     ax.set_xlabel("routed expert")
+    ax.set_ylabel("true class")
 
 
-def plot_fig6(panels: Sequence[Fig6Panel], title: str = "",
-              row_labels: Mapping[str, str] | None = None) -> Figure:
+def plot_fig6(
+    panels: Sequence[Fig6Panel], title: str = "", row_labels: Mapping[str, str] | None = None
+) -> Figure:
     """PCA of contexts, one column per model: top coloured by the true classes, middle by the
     K-means labels (cluster ``k`` drawn in the colour of the class it was started at), bottom
     the class x expert count table of the routing (annotated heatmap).
 
     ``row_labels`` maps class names to the heatmap's row labels (e.g. "A" -> "A normal").
     """
-    fig = Figure(figsize=(4 * len(panels), 11.0))
+    fig = Figure(figsize=(4.8 * len(panels), 11.0))
+    FigureCanvasAgg(fig)
     axes = fig.subplots(3, len(panels), squeeze=False)
     for j, panel in enumerate(panels):
         coords, ratio = pca_2d(panel.contexts)
@@ -110,14 +129,15 @@ def plot_fig6(panels: Sequence[Fig6Panel], title: str = "",
         top, bottom = axes[0, j], axes[1, j]
         _scatter_by(top, coords, codes.reshape(-1), labels, s=10, alpha=0.8)
         n_clusters = max(len(labels), int(kmeans.max()) + 1)
-        _scatter_by(bottom, coords, kmeans, [f"cluster {k}" for k in range(n_clusters)],
-                    s=10, alpha=0.8)
+        _scatter_by(
+            bottom, coords, kmeans, [f"cluster {k}" for k in range(n_clusters)], s=10, alpha=0.8
+        )
         top.set_title(f"{panel.name}: ground truth\n{_scores_text(panel.scores)}", fontsize=9)
         bottom.set_title(f"{panel.name}: K-means from true means", fontsize=9)
         for ax in (top, bottom):
             _pc_labels(ax, ratio)
-        names = [(row_labels or {}).get(str(c), str(c)) for c in panel.class_names]
-        _count_heatmap(axes[2, j], panel.class_expert_counts, names)
+        rows = [(row_labels or {}).get(str(c), str(c)) for c in panel.class_names]
+        _count_heatmap(axes[2, j], panel.class_expert_counts, rows)
         axes[2, j].set_title(f"{panel.name}: series per class and routed expert", fontsize=9)
         if j == 0:
             top.legend(fontsize=7, markerscale=1.5)
@@ -139,15 +159,25 @@ def plot_fig7(
     """
     keys = list(label_names)
     fig = Figure(figsize=(4.5 * len(panels), 4.2))
+    FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=True):
         train_xy, ratio = pca_2d(panel.train_contexts)
         test_xy, _ = pca_2d(panel.test_contexts, fit_on=panel.train_contexts)
-        for xy, labels, marker, split in ((train_xy, panel.train_labels, "o", "train"),
-                                          (test_xy, panel.test_labels, "x", "held-out")):
+        for xy, labels, marker, split in (
+            (train_xy, panel.train_labels, "o", "train"),
+            (test_xy, panel.test_labels, "x", "held-out"),
+        ):
             codes = _codes(labels, keys)
-            _scatter_by(ax, xy, codes, [f"{label_names[k]} ({split})" for k in keys],
-                        marker=marker, s=14, alpha=0.7)
+            _scatter_by(
+                ax,
+                xy,
+                codes,
+                [f"{label_names[k]} ({split})" for k in keys],
+                marker=marker,
+                s=14,
+                alpha=0.7,
+            )
         ax.set_title(f"{panel.name}\nCV accuracy {panel.accuracy:.3f}", fontsize=9)
         _pc_labels(ax, ratio)
     axes[0].legend(fontsize=7)

@@ -6,11 +6,14 @@ window); callers save them with ``fig.savefig``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from mixer.plotting.labels import family_order, mark_families
 
 __all__ = ["route_counts", "plot_gate_heatmap_histogram", "plot_gate_heatmaps"]
 
@@ -32,26 +35,45 @@ def route_counts(routes: np.ndarray, n_experts: int) -> np.ndarray:
     return np.bincount(routes.astype(int), minlength=n_experts)
 
 
-def plot_gate_heatmap_histogram(probs: np.ndarray, routes: np.ndarray, title: str = ""
-                                ) -> Figure:
+def plot_gate_heatmap_histogram(
+    probs: np.ndarray,
+    routes: np.ndarray,
+    title: str = "",
+    families: Sequence[str] | None = None,
+    family_names: Mapping[str, str] | None = None,
+) -> Figure:
     """Fig. 5: top, gate probabilities (environments on x, experts on y) with a colour bar;
     bottom, a bar chart of the number of environments routed to each expert.
 
     ``probs``: (env, expert); ``routes``: (env,) expert index per environment. All experts
-    appear in the bar chart, unused ones with height 0. Axes: heatmap, histogram, colour bar.
+    appear in the bar chart, unused ones with height 0. With ``families`` (the family of each
+    environment), the environments are grouped by family and each family is named above the
+    heatmap (``family_names``: stored value -> display name,
+    :func:`mixer.plotting.labels.mark_families`).
+    Axes: heatmap, histogram, colour bar.
     """
     probs = _check_probs(probs)
     n_env, n_exp = probs.shape
     if len(routes) != n_env:
         raise ValueError(f"routes has {len(routes)} entries for {n_env} environments")
-    fig = Figure(figsize=(max(6.0, 0.05 * n_env + 3), 5.0), layout="constrained")
+    if families is not None and len(families) != n_env:
+        raise ValueError(f"families has {len(families)} entries for {n_env} environments")
+    fig = Figure(figsize=(max(6.0, 0.05 * n_env + 3), 5.5), layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, height_ratios=[1.4, 1.0])
-    image = top.imshow(probs.T, aspect="auto", cmap=_CMAP, vmin=0, vmax=1,
-                       interpolation="nearest")
+    order, blocks = family_order(list(families) if families is not None else ["all"] * n_env)
+    image = top.imshow(
+        probs[order].T, aspect="auto", cmap=_CMAP, vmin=0, vmax=1, interpolation="nearest"
+    )
     top.set_yticks(range(n_exp))
-    top.set_xlabel("environment")
     top.set_ylabel("expert")
+    if families is None:
+        top.set_xlabel("environment")
+    else:  # family names above the heatmap, away from the bar chart below it
+        mark_families(top, blocks, family_names or {}, axis="x")
+        top.xaxis.tick_top()
+        top.xaxis.set_label_position("top")
+        top.set_xlabel("environment (grouped by family)")
     fig.colorbar(image, ax=top, label="gate probability")
     bottom.bar(range(n_exp), route_counts(routes, n_exp), color="C0")
     bottom.set_xticks(range(n_exp))
@@ -72,15 +94,16 @@ def plot_gate_heatmaps(panels: Mapping[str, np.ndarray], title: str = "") -> Fig
     fig = Figure(figsize=(2.6 * len(panels) + 1.0, 3.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    image = None
-    for ax, (label, probs) in zip(axes, panels.items()):
+    images = []
+    for ax, (label, probs) in zip(axes, panels.items(), strict=True):
         probs = _check_probs(probs)
-        image = ax.imshow(probs, aspect="auto", cmap=_CMAP, vmin=0, vmax=1,
-                          interpolation="nearest")
+        image = ax.imshow(probs, aspect="auto", cmap=_CMAP, vmin=0, vmax=1, interpolation="nearest")
         ax.set_xticks(range(probs.shape[1]))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("expert")
+        ax.set_ylabel("environment")
         ax.set_title(label)
-    axes[0].set_ylabel("environment")
-    fig.colorbar(image, ax=list(axes), label="gate probability")
+        images.append(image)
+    fig.colorbar(images[0], ax=list(axes), label="gate probability")
     fig.suptitle(title)
     return fig

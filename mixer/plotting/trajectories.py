@@ -17,10 +17,13 @@ from matplotlib.figure import Figure
 __all__ = ["first_test_trajectory", "plot_family_trajectories"]
 
 
-def first_test_trajectory(x: np.ndarray, pred: np.ndarray, t: np.ndarray,
-                          families: np.ndarray, family_order: Sequence[object]
-                          ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray],
-                                     list[str]]:
+def first_test_trajectory(
+    x: np.ndarray,
+    pred: np.ndarray,
+    t: np.ndarray,
+    families: np.ndarray,
+    family_order: Sequence[object],
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[str]]:
     """For each family of ``family_order``, the first trajectory of its first environment.
 
     ``x``, ``pred``: (env, traj, time, state); ``t``: (env, time); ``families``: (env,)
@@ -64,6 +67,7 @@ def _series(ax: Axes, t: np.ndarray, truth: np.ndarray, pred: np.ndarray, legend
     if (lim := _limits(truth, pred)) is not None:
         ax.set_ylim(*lim)
     ax.set_xlabel("t")
+    ax.set_ylabel("state x")
     if legend:
         ax.legend(fontsize=7, ncols=2)
 
@@ -80,9 +84,13 @@ def _phase(ax: Axes, truth: np.ndarray, pred: np.ndarray, legend: bool) -> None:
         ax.legend(fontsize=7)
 
 
-def plot_family_trajectories(t: Sequence[np.ndarray], true: Sequence[np.ndarray],
-                             pred: Sequence[np.ndarray], names: Sequence[str],
-                             title: str = "") -> Figure:
+def plot_family_trajectories(
+    t: Sequence[np.ndarray],
+    true: Sequence[np.ndarray],
+    pred: Sequence[np.ndarray],
+    names: Sequence[str],
+    title: str = "",
+) -> Figure:
     """One row per family: left, every state against time (truth solid, prediction dashed);
     right, the phase portrait x0 against x1. With one-dimensional states the phase column is
     left out. ``t[i]``: (time,); ``true[i]``, ``pred[i]``: (time, state).
@@ -94,7 +102,7 @@ def plot_family_trajectories(t: Sequence[np.ndarray], true: Sequence[np.ndarray]
     fig = Figure(figsize=(4.5 * n_cols, 2.4 * len(names)), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(names), n_cols, squeeze=False)
-    for row, (ti, xi, pi, name) in enumerate(zip(t, true, pred, names)):
+    for row, (ti, xi, pi, name) in enumerate(zip(t, true, pred, names, strict=True)):
         xi = _finite(xi).reshape(len(ti), -1)
         pi = _finite(pi).reshape(len(ti), -1)
         _series(axes[row, 0], np.asarray(ti), xi, pi, legend=row == 0)

@@ -21,10 +21,24 @@ def test_fig6_has_three_rows_per_model_with_scores_and_count_table(tmp_path):
     split = np.zeros((6, 3), int)  # {A, C, E} -> expert 2, {B, D, F} -> expert 0
     split[[0, 2, 4], 2] = split[[1, 3, 5], 0] = 10
     panels = [
-        Fig6Panel("MixER-1", contexts(rng, classes, 10), classes, codes, list("ABCDEF"),
-                  np.full((6, 1), 10), {"ARI routing": 0.0, "ARI K-means": 0.42}),
-        Fig6Panel("MixER-3", contexts(rng, classes, 1), classes, codes[::-1].copy(),
-                  list("ABCDEF"), split, {"ARI routing": 1.0, "ARI K-means": 0.87}),
+        Fig6Panel(
+            "MixER-1",
+            contexts(rng, classes, 10),
+            classes,
+            codes,
+            list("ABCDEF"),
+            np.full((6, 1), 10),
+            {"ARI routing": 0.0, "ARI K-means": 0.42},
+        ),
+        Fig6Panel(
+            "MixER-3",
+            contexts(rng, classes, 1),
+            classes,
+            codes[::-1].copy(),
+            list("ABCDEF"),
+            split,
+            {"ARI routing": 1.0, "ARI K-means": 0.87},
+        ),
     ]
     fig = plot_fig6(panels, title="SCCTS", row_labels={"A": "A normal"})
     assert isinstance(fig, Figure) and len(fig.axes) == 6
@@ -49,8 +63,7 @@ def test_fig7_has_one_panel_per_model_with_accuracy(tmp_path):
     names = {1: "seizure", 0: "healthy"}
     train_y, test_y = np.repeat([0, 1], 20), np.repeat([1, 0], 7)
     panels = [
-        Fig7Panel(name, contexts(rng, train_y, 10), train_y, contexts(rng, test_y, 10),
-                  test_y, acc)
+        Fig7Panel(name, contexts(rng, train_y, 10), train_y, contexts(rng, test_y, 10), test_y, acc)
         for name, acc in (("MixER-1", 0.925), ("MixER-2", 0.6125))
     ]
     fig = plot_fig7(panels, names)

@@ -5,8 +5,12 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from mixer.plotting import (first_test_trajectory, plot_family_trajectories,
-                            plot_gate_heatmap_histogram, plot_gate_heatmaps)
+from mixer.plotting import (
+    first_test_trajectory,
+    plot_family_trajectories,
+    plot_gate_heatmap_histogram,
+    plot_gate_heatmaps,
+)
 from mixer.plotting.gating import route_counts
 
 
@@ -76,8 +80,9 @@ def test_family_trajectories_rows_lines_and_non_finite(tmp_path):
     pred[1, 0, 5:, 0] = np.nan
     pred[1, 0, 10:, 1] = np.inf
     pred[0, 0, 15:, :] = 1e30  # diverging but finite
-    fig = plot_family_trajectories(*first_test_trajectory(x, pred, t, fams, ["a", "b", "c"]),
-                                   title="Fig. 10")
+    fig = plot_family_trajectories(
+        *first_test_trajectory(x, pred, t, fams, ["a", "b", "c"]), title="Fig. 10"
+    )
     assert len(fig.axes) == 6  # 3 families x (time series, phase space)
     series, phase = fig.axes[0], fig.axes[1]
     assert len(series.lines) == 4 and len(phase.lines) == 2

@@ -13,20 +13,25 @@ import pytest
 import yaml
 
 pytest.importorskip("snakemake_executor_plugin_slurm")
-from snakemake_executor_plugin_slurm.partitions import (  # noqa: E402
+from snakemake_executor_plugin_slurm.partitions import (
     get_best_partition,
     read_partition_file,
 )
-from snakemake_executor_plugin_slurm.utils import set_gres_string  # noqa: E402
+from snakemake_executor_plugin_slurm.utils import set_gres_string
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
 
 
 def run_snakemake(*args):
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
 
 
 class _Resources(dict):
@@ -58,9 +63,19 @@ def planned_train_resources(tmp_path, device):
     config.update(datasets=["odebench2"], device=device, tracking={"mlflow": False})
     path = tmp_path / f"{device}.yaml"
     path.write_text(yaml.safe_dump(config))
-    proc = run_snakemake("-n", "--forceall", "--profile", str(PROFILE), "--configfile", str(path),
-                         "-d", str(tmp_path / device), "-s", str(ROOT / "Snakefile"),
-                         "odebench2")
+    proc = run_snakemake(
+        "-n",
+        "--forceall",
+        "--profile",
+        str(PROFILE),
+        "--configfile",
+        str(path),
+        "-d",
+        str(tmp_path / device),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "odebench2",
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     jobs = re.findall(r"^rule (\w+):\n(.*?)(?:\n\n|\Z)", proc.stdout, flags=re.M | re.S)
     found = []
@@ -81,8 +96,18 @@ def test_profile_uses_the_plugins_resource_names():
         names |= set(resources)
     # `gpus` is no resource the plugin reads (it reads gpu, gpu_model, gres); partitions and GPUs
     # are never fixed per rule in the profile: the config's `device` decides.
-    assert names <= {"runtime", "mem_mb", "mem_mb_per_cpu", "cpus_per_task", "slurm_account",
-                     "slurm_partition", "constraint", "qos", "nodes", "tasks"}, names
+    assert names <= {
+        "runtime",
+        "mem_mb",
+        "mem_mb_per_cpu",
+        "cpus_per_task",
+        "slurm_account",
+        "slurm_partition",
+        "constraint",
+        "qos",
+        "nodes",
+        "tasks",
+    }, names
     assert "slurm_partition" not in names and "gpu" not in names
     assert (PROFILE / profile["slurm-partition-config"]).is_file()
 
@@ -111,12 +136,9 @@ def test_smoke_script_is_valid_bash():
     assert script.stat().st_mode & 0o111, "not executable"
     subprocess.run(["bash", "-n", str(script)], check=True)
     text = script.read_text()
-    assert "--profile \"$REPO/workflow/profiles/slurm\"" in text
+    assert '--profile "$REPO/workflow/profiles/slurm"' in text
 
 
-
-@pytest.mark.xfail(strict=True, reason="scripts/train.py does not pass device=sm.config['device'] "
-                   "to provenance() yet (issue 15, item 3; owner of scripts/train.py)")
 def test_training_job_with_device_gpu_and_no_gpu_stops_at_its_start(tmp_path):
     """`device: gpu` where JAX sees no GPU (conftest pins the tests' JAX to the CPU): the
     training job fails at its start with the error naming the config key, nothing trained."""
@@ -126,8 +148,17 @@ def test_training_job_with_device_gpu_and_no_gpu_stops_at_its_start(tmp_path):
     path.write_text(yaml.safe_dump(config))
     work = tmp_path / "work"
     run = "results/runs/lv/geps/mixer3/seed0"
-    proc = run_snakemake("-s", str(ROOT / "Snakefile"), "-d", str(work), "--configfile",
-                         str(path), "--cores", "1", f"{run}/train.json")
+    proc = run_snakemake(
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(work),
+        "--configfile",
+        str(path),
+        "--cores",
+        "1",
+        f"{run}/train.json",
+    )
     assert proc.returncode != 0
     log = work / run / "train.log"
     out = proc.stdout + proc.stderr + (log.read_text() if log.exists() else "")
