@@ -19,6 +19,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
 include: "rules/paper.smk"
+include: "rules/claims.smk"
 
 
 rule all:

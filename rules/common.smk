@@ -81,7 +81,9 @@ RUN_DIR = "results/runs/{experiment}/{backbone}/{variant}/seed{seed}"
 
 
 wildcard_constraints:
-    experiment="[a-z0-9]+",
+    # the config's experiment names only (the schema lists all of them), so that
+    # results/tables/claims.{csv,md} (rules/claims.smk) is not an experiment's table
+    experiment="|".join(sorted(config["experiments"])),
     backbone="[a-z]+",
     variant="(mixer|naive)[0-9]+",
     seed="[0-9]+",
@@ -219,7 +221,8 @@ def experiment_targets(experiment):
     for name in TABLE4_EXPERIMENTS:
         targets[name] = ["tables/table4_lv_go_sm.csv", "tables/table4_lv_go_sm.md",
                          "figures/fig9_gating_lv_go_sm.png"]
-    return [f"results/{t}" for t in targets[experiment]]
+    learning_curves = f"figures/learning_curves_{experiment}.png"  # rules/claims.smk
+    return [f"results/{t}" for t in [*targets[experiment], learning_curves]]
 
 
 def target_inputs(experiment):
@@ -239,5 +242,7 @@ def target_inputs(experiment):
 
 
 def all_experiment_targets():
+    """Every experiment's targets and the claims table (CLAIMS_TABLES, rules/claims.smk)."""
     names = enabled_experiments()
-    return list(dict.fromkeys(t for name in names for t in experiment_targets(name)))
+    targets = [t for name in names for t in experiment_targets(name)]
+    return list(dict.fromkeys(targets + CLAIMS_TABLES))

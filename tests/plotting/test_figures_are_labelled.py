@@ -266,20 +266,7 @@ def test_every_figure_function_has_a_builder_here():
     assert _figure_functions() == set(FIGURES)
 
 
-# plot_learning_curves (mixer/plotting/learning_curves.py) is new work of another change: its
-# wall-time panel (right column) has no y label. Remove the mark once it has one.
-_UNLABELLED = pytest.mark.xfail(
-    strict=True, reason="learning curves: the wall-time panel has no y label"
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=_UNLABELLED) if n == "plot_learning_curves" else n
-        for n in sorted(FIGURES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(FIGURES))
 def test_every_panel_names_its_axes(name):
     fig = FIGURES[name]()
     fig.canvas.draw()
