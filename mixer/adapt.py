@@ -1,4 +1,4 @@
-"""Adaptation to new environments and sparse evaluation (SPEC §2.6).
+"""Adaptation to new environments (SPEC §2.6).
 
 Adaptation freezes Θ and the gate and fits one context per environment from 0 with AdaBelief.
 Each environment's loss depends on its own context only, so all environments run in ONE
@@ -19,9 +19,11 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from mixer.envdata import EnvData
+from mixer.evaluate import evaluate as evaluate  # re-exported: scripts import it from here
+from mixer.evaluate import infer_contexts
 from mixer.layer import MixER
 from mixer.solve import SolverConfig
-from mixer.train_step import env_loss
+from mixer.train_loss import env_loss
 
 __all__ = ["AdaptConfig", "adapt", "evaluate", "infer_contexts"]
 
@@ -87,31 +89,6 @@ def _adapt_all(model: MixER, x, t, keys, cfg: AdaptConfig):
     return jax.lax.map(one, (x, t, keys), batch_size=min(chunk, x.shape[0]))
 
 
-@eqx.filter_jit
-def _infer_all(model: MixER, x, t, solver: SolverConfig, steps: int | None, chunk: int):
-    return jax.lax.map(
-        lambda a: model.infer_contexts(a[0][None], a[1][None], solver, steps),
-        (x, t),
-        batch_size=chunk,
-    )
-
-
-def infer_contexts(
-    model: MixER,
-    data: EnvData,
-    solver: SolverConfig,
-    steps: int | None,
-    *,
-    batch_size: int | None = None,
-) -> tuple[Float[Array, "E d"], Float[Array, "steps E"]]:
-    """Contexts of a model that infers them with its own inner loop (CAVIA) from the support
-    ``data``, in ``steps`` steps (``None``: as in training), ``batch_size`` environments at a
-    time (``None``: all); and the loss before each step."""
-    chunk = min(batch_size or data.num_envs, data.num_envs)
-    contexts, losses = _infer_all(model, data.x, data.t, solver, steps, chunk)
-    return contexts[:, 0], losses[:, 0].T
-
-
 def adapt(
     model: MixER, data: EnvData, cfg: AdaptConfig, *, key: PRNGKeyArray
 ) -> tuple[Float[Array, "E d"], Float[Array, "steps E"]]:
@@ -132,52 +109,3 @@ def adapt(
     keys = jax.vmap(lambda e: jr.fold_in(key, e))(jnp.arange(data.num_envs))
     contexts, losses = _adapt_all(model, data.x, data.t, keys, cfg)
     return contexts, losses.T
-
-
-@eqx.filter_jit
-def _evaluate(model: MixER, contexts, x, t, solver: SolverConfig, chunk: int, loss: bool):
-    fn = model.loss_predict if loss else model.predict
-
-    def one(env):
-        ctx_env, x_env, t_env = env
-        return fn(ctx_env, x_env, t_env, solver)
-
-    return jax.lax.map(one, (contexts, x, t), batch_size=chunk)
-
-
-def evaluate(
-    model: MixER,
-    contexts: Float[Array, "E d"],
-    data: EnvData,
-    solver: SolverConfig,
-    *,
-    chunk_size: int = 64,
-    traj_chunk: int | None = None,
-    loss_predict: bool = False,
-) -> Float[Array, "E traj time state"]:
-    """Free-running predictions of every environment from its first states (with
-    ``loss_predict``: what the training loss scores, i.e. teacher-forced predictions for
-    teacher-forced backbones; the same rollout for the others).
-
-    Sparse: each environment is rolled out by its routed expert only (``MixER.predict``);
-    environments are processed ``chunk_size`` at a time (vmapped) inside one compiled call.
-    With ``traj_chunk`` dividing the number of trajectories, the trajectories are predicted
-    ``traj_chunk`` at a time by one compiled program (each trajectory is independent, so the
-    numbers are the same): a split whose trajectory count is a multiple of the validation
-    split's reuses the program compiled for validation during training.
-    """
-    if contexts.shape != (data.num_envs, model.context_size):
-        raise ValueError(
-            f"contexts have shape {contexts.shape}, expected {(data.num_envs, model.context_size)}"
-        )
-    chunk = max(1, min(chunk_size, data.num_envs))
-    num_traj = data.x.shape[1]
-    if traj_chunk is None or traj_chunk >= num_traj or num_traj % traj_chunk:
-        return _evaluate(model, contexts, data.x, data.t, solver, chunk, loss_predict)
-    parts = [
-        _evaluate(
-            model, contexts, data.x[:, i : i + traj_chunk], data.t, solver, chunk, loss_predict
-        )
-        for i in range(0, num_traj, traj_chunk)
-    ]
-    return jnp.concatenate(parts, axis=1)

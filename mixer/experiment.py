@@ -17,9 +17,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mixer.adapt import AdaptConfig, adapt, evaluate
+from mixer.adapt import AdaptConfig, adapt
 from mixer.config import config_hash
 from mixer.envdata import EnvData
+from mixer.evaluate import evaluate
 from mixer.gating import GateConfig
 from mixer.layer import MixER, active_param_count, make_mixer
 from mixer.metrics import (

@@ -1,4 +1,9 @@
-"""Settings of the training loop (SPEC §2.5; defaults from paper App. C.3)."""
+"""Settings of the training loop (SPEC §2.5; defaults from paper App. C.3).
+
+The defaults equal those of ``models.training`` in the workflow's config schema
+(``workflow/schemas/config.schema.yaml``), which the workflow fills into every config;
+``tests/workflow/test_config.py`` fails when the two disagree.
+"""
 
 from __future__ import annotations
 
@@ -58,7 +63,7 @@ class TrainConfig:
     batch_size: int | None = None
     gate_update_every: int = 1
     gate_warmup: int = 0
-    validate_every: int = 1
+    validate_every: int = 10
     checkpoint_every: int = 10
     time_stride: int = 1
     min_window: float = 1.0

@@ -7,6 +7,9 @@ takes one AdaBelief step on the current phase's block (Θ or Ξ) for the loss of
 that block's proximal term (differentiating that block only), and (MixER with M > 1) updates
 the gate on schedule: K-means first, and the loss matrix only when K-means keeps every cluster.
 All randomness is split from the state's key inside the function.
+
+The state and diagnostics types live in ``mixer.train_state``, the loss and objectives in
+``mixer.train_loss``; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import optax
-from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int
 
-from mixer.batching import context_pool, neighbour_batch, take_window, window_indices
+from mixer.batching import neighbour_batch
 from mixer.envdata import EnvData
 from mixer.gating import (
     GateUpdateResult,
@@ -30,12 +33,26 @@ from mixer.gating import (
     gate_fit,
     gate_kmeans,
     gate_update_keys,
-    initial_gate_state,
 )
 from mixer.layer import MixER
 from mixer.schedules import make_optimisers, weights_schedule
-from mixer.solve import SolverConfig
 from mixer.train_config import TrainConfig
+from mixer.train_loss import (
+    batch_loss,
+    contexts_objective,
+    env_loss,
+    joint_objective,
+    proximal_term,
+    weights_objective,
+)
+from mixer.train_state import (
+    OuterInfo,
+    PhaseInfo,
+    TrainState,
+    init_train_state,
+    trainable_filter,
+)
+from mixer.tree_flow import all_finite, filter_cond, filter_scan
 
 __all__ = [
     "TrainState",
@@ -51,209 +68,6 @@ __all__ = [
     "contexts_objective",
     "joint_objective",
 ]
-
-
-class TrainState(eqx.Module):
-    """Everything that evolves during training (a pytree; checkpointed as a whole)."""
-
-    model: MixER
-    contexts: Float[Array, "E d"]
-    opt_weights: optax.OptState
-    opt_contexts: optax.OptState
-    centroids: Float[Array, "M d"]
-    has_centroids: Bool[Array, ""]
-    key: PRNGKeyArray
-    step: Int[Array, ""]  # number of completed outer steps
-
-
-class PhaseInfo(eqx.Module):
-    """Per-inner-step diagnostics of one phase (leading axis: inner step)."""
-
-    loss: Float[Array, " n"]  # mini-batch loss L (without the proximal term)
-    batch: Int[Array, "n B"]  # environments of each mini-batch
-    env_finite: Bool[Array, "n B"]  # whether each batch environment's loss was finite
-    params_finite: Bool[Array, " n"]  # whether the updated parameters are all finite
-    gate_updated: Bool[Array, " n"]
-    gate_empty: Bool[Array, " n"]  # the update found an empty cluster (gate left unchanged)
-    gate_loss_finite: Bool[Array, " n"]  # the loss matrix of the update was finite
-    gate_matrix: Bool[Array, " n"]  # a loss matrix was computed (False: no update, abandoned)
-    gate_steps_mean: Float[Array, " n"]  # mean solver steps per trajectory of that matrix
-    gate_steps_max: Int[Array, " n"]  # most solver steps of one of its trajectories
-
-
-class OuterInfo(eqx.Module):
-    """Diagnostics of one outer step."""
-
-    weights: PhaseInfo
-    contexts: PhaseInfo
-    gate_probs: Float[Array, "E M"]  # gate probabilities after the step
-    routed: Int[Array, " E"]  # routed expert of every environment after the step
-    lr_weights: Float[Array, ""]  # weights' learning rate at the first weight step
-
-
-def trainable_filter(model: MixER) -> Any:
-    """Boolean pytree of the model leaves trained by gradient (Θ): every floating array,
-    except the gate of the MixER variant (set by the gate update only)."""
-    spec = jax.tree.map(eqx.is_inexact_array, model)
-    if not model.naive:
-        spec = eqx.tree_at(lambda m: m.gate, spec, False)
-    return spec
-
-
-def init_train_state(
-    model: MixER, contexts: Float[Array, "E d"], cfg: TrainConfig, *, key: PRNGKeyArray
-) -> TrainState:
-    """The state before the first outer step (fresh optimisers, no gate centroids)."""
-    if contexts.ndim != 2 or contexts.shape[1] != model.context_size:
-        raise ValueError(
-            f"contexts must have shape (E, {model.context_size}), got {contexts.shape}"
-        )
-    opt_w, opt_c = make_optimisers(cfg)
-    contexts = jnp.asarray(contexts, jnp.float32)
-    gate = initial_gate_state(model.num_experts, model.context_size)
-    return TrainState(
-        model=model,
-        contexts=contexts,
-        opt_weights=opt_w.init(eqx.filter(model, trainable_filter(model))),
-        opt_contexts=opt_c.init(contexts),
-        centroids=gate.centroids.astype(contexts.dtype),
-        has_centroids=gate.has_centroids,
-        key=key,
-        step=jnp.asarray(0, jnp.int32),
-    )
-
-
-def env_loss(
-    model: MixER,
-    ctx: Float[Array, " d"],
-    pool: Float[Array, "P d"],
-    x: Float[Array, "traj time state"],
-    t: Float[Array, " time"],
-    solver: SolverConfig,
-    *,
-    min_window: float,
-    key: PRNGKeyArray,
-) -> Float[Array, ""]:
-    """Eq. (7) for one environment: the mean over predictions, trajectories and (in-window)
-    times of the squared error norm of ``model.train_predict``. With ``min_window < 1``
-    the loss uses a random contiguous window of the time grid drawn with ``key``."""
-    mask = None
-    if min_window < 1.0:
-        idx, mask = window_indices(t.shape[0], min_window, key=key)
-        x, t = take_window(x, t, idx)
-    pred = model.train_predict(ctx, pool, x, t, solver)  # (npred, traj, time, state)
-    err = jnp.sum((pred - x[None]) ** 2, axis=-1)  # (npred, traj, time)
-    if mask is None:
-        return jnp.mean(err)
-    count = jnp.sum(mask) * err.shape[0] * err.shape[1]
-    return jnp.sum(jnp.where(mask, err, 0.0)) / count
-
-
-def batch_loss(
-    model: MixER,
-    contexts: Float[Array, "E d"],
-    data: EnvData,
-    batch: Int[Array, " B"],
-    cfg: TrainConfig,
-    *,
-    key: PRNGKeyArray,
-) -> tuple[Float[Array, ""], Float[Array, " B"]]:
-    """Eq. (7) on a mini-batch: the mean of ``env_loss`` over the batch environments, each
-    with its context pool (``cfg.pool_size``). Returns the batch loss and the per-environment
-    losses."""
-    key_pool, key_win = jr.split(key)
-    pools = context_pool(contexts, batch, cfg.pool_size, key=key_pool)
-    keys = jr.split(key_win, batch.shape[0])
-
-    def one(c, p, xe, te, k):
-        return env_loss(model, c, p, xe, te, cfg.solver, min_window=cfg.min_window, key=k)
-
-    per_env = jax.vmap(one)(contexts[batch], pools, data.x[batch], data.t[batch], keys)
-    return jnp.mean(per_env), per_env
-
-
-def proximal_term(params: Any, old: Any, beta: float) -> Float[Array, ""]:
-    """(β/2)‖params − old‖² summed over all array leaves of two like-structured pytrees."""
-    leaves = jax.tree.leaves(jax.tree.map(lambda u, v: jnp.sum((u - v) ** 2), params, old))
-    return 0.5 * beta * sum(leaves, jnp.zeros(()))
-
-
-def weights_objective(
-    theta, static, theta_old, contexts, data: EnvData, batch, cfg: TrainConfig, *, key: PRNGKeyArray
-):
-    """Objective of a weight step: L(Θ) on the batch + (β/2)‖Θ − Θ_old‖², the model being
-    ``eqx.combine(theta, static)``. Returns ``(objective, (L, per-env losses))``."""
-    loss, per_env = batch_loss(eqx.combine(theta, static), contexts, data, batch, cfg, key=key)
-    return loss + proximal_term(theta, theta_old, cfg.prox_beta), (loss, per_env)
-
-
-def contexts_objective(
-    contexts,
-    model: MixER,
-    contexts_old,
-    data: EnvData,
-    batch,
-    cfg: TrainConfig,
-    *,
-    key: PRNGKeyArray,
-):
-    """Objective of a context step: L(Ξ) on the batch + (β/2)‖Ξ − Ξ_old‖² (all of Ξ).
-    Returns ``(objective, (L, per-env losses))``."""
-    loss, per_env = batch_loss(model, contexts, data, batch, cfg, key=key)
-    return loss + proximal_term(contexts, contexts_old, cfg.prox_beta), (loss, per_env)
-
-
-def joint_objective(
-    theta,
-    contexts,
-    static,
-    theta_old,
-    contexts_old,
-    data: EnvData,
-    batch,
-    cfg: TrainConfig,
-    *,
-    key: PRNGKeyArray,
-):
-    """L on the batch + (β/2)‖Θ − Θ_old‖² + (β/2)‖Ξ − Ξ_old‖². Its gradient with respect to Θ
-    is that of ``weights_objective`` and with respect to Ξ that of ``contexts_objective`` (each
-    proximal term depends on one block only). Returns ``(objective, (L, per-env losses))``."""
-    loss, per_env = batch_loss(eqx.combine(theta, static), contexts, data, batch, cfg, key=key)
-    prox = proximal_term(theta, theta_old, cfg.prox_beta)
-    prox = prox + proximal_term(contexts, contexts_old, cfg.prox_beta)
-    return loss + prox, (loss, per_env)
-
-
-def _all_finite(tree: Any) -> Bool[Array, ""]:
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-    return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
-
-
-def _filter_cond(pred, true_fn, false_fn, operand):
-    """``lax.cond`` over a pytree that may hold non-array leaves (kept static)."""
-    dyn, static = eqx.partition(operand, eqx.is_array)
-
-    def wrap(fn):
-        def inner(d):
-            new, out = fn(eqx.combine(d, static))
-            return eqx.filter(new, eqx.is_array), out
-
-        return inner
-
-    new_dyn, out = jax.lax.cond(pred, wrap(true_fn), wrap(false_fn), dyn)
-    return eqx.combine(new_dyn, static), out
-
-
-def _filter_scan(body, carry, xs):
-    """``lax.scan`` over a carry that may hold non-array leaves (kept static)."""
-    dyn, static = eqx.partition(carry, eqx.is_array)
-
-    def inner(d, x):
-        new, out = body(eqx.combine(d, static), x)
-        return eqx.filter(new, eqx.is_array), out
-
-    new_dyn, outs = jax.lax.scan(inner, dyn, xs)
-    return eqx.combine(new_dyn, static), outs
 
 
 class _GateOut(NamedTuple):
@@ -355,13 +169,11 @@ class _Step(eqx.Module):
                 res = gate_abandoned(clusters, s.model.gate)
                 return _with_gate(s, res), _GateOut.without_matrix(True, True)
 
-            return _filter_cond(clusters.empty, abandon, fit, s)
+            return filter_cond(clusters.empty, abandon, fit, s)
 
         n = cfg.inner_steps_weights + cfg.inner_steps_contexts
         due = ((index + 1) % cfg.gate_update_every == 0) & (index >= cfg.gate_warmup * n)
-        return _filter_cond(
-            due, update, lambda s: (s, _GateOut.without_matrix(False, False)), state
-        )
+        return filter_cond(due, update, lambda s: (s, _GateOut.without_matrix(False, False)), state)
 
     def apply_weights(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
         """One AdaBelief step on Θ (and on the gate for the naive variant)."""
@@ -371,14 +183,14 @@ class _Step(eqx.Module):
         state = eqx.tree_at(
             lambda s: (s.model, s.opt_weights), state, (eqx.combine(diff, static), opt_state)
         )
-        return state, _all_finite(diff)
+        return state, all_finite(diff)
 
     def apply_contexts(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
         """One AdaBelief step on Ξ."""
         updates, opt_state = self.opt_c.update(grads, state.opt_contexts, state.contexts)
         contexts = optax.apply_updates(state.contexts, updates)
         state = eqx.tree_at(lambda s: (s.contexts, s.opt_contexts), state, (contexts, opt_state))
-        return state, _all_finite(contexts)
+        return state, all_finite(contexts)
 
     def phase_step(self, state: TrainState, data: EnvData, olds, batch, is_weights, key):
         """The optimiser step of the current phase, differentiating only that phase's block
@@ -404,7 +216,7 @@ class _Step(eqx.Module):
             return weights(state)
         if self.cfg.inner_steps_weights == 0:
             return contexts(state)
-        return _filter_cond(is_weights, weights, contexts, state)
+        return filter_cond(is_weights, weights, contexts, state)
 
     def inner(self, state: TrainState, data: EnvData, olds, xs):
         """One inner step of either phase (``is_weights`` selects which update applies)."""
@@ -430,7 +242,7 @@ class _Step(eqx.Module):
         n = n_w + n_c
         indices = state.step * n + jnp.arange(n, dtype=jnp.int32)
         body = lambda s, xs: self.inner(s, data, olds, xs)  # noqa: E731
-        state, outs = _filter_scan(body, state, (jr.split(key_steps, n), indices, is_weights))
+        state, outs = filter_scan(body, state, (jr.split(key_steps, n), indices, is_weights))
         split = n_w if first_w else n_c
         first = PhaseInfo(*(o[:split] for o in outs))
         second = PhaseInfo(*(o[split:] for o in outs))

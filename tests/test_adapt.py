@@ -1,4 +1,5 @@
-"""Adaptation of new contexts with a frozen model, and sparse chunked evaluation."""
+"""Adaptation of new contexts with a frozen model (``mixer.adapt``), and sparse chunked
+evaluation (``mixer.evaluate``, which ``mixer.adapt`` re-exports for the scripts)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 from train_toys import FAST_SOLVER, ContextLinear, toy_mixer
 
 import mixer.adapt as adapt_module
-from mixer.adapt import AdaptConfig, adapt, evaluate
+import mixer.evaluate as evaluate_module
+from mixer.adapt import AdaptConfig, adapt
 from mixer.envdata import EnvData
+from mixer.evaluate import evaluate
 
 CTX = 2
 CFG = AdaptConfig(steps=60, lr=0.05, solver=FAST_SOLVER)
@@ -107,9 +110,9 @@ def test_evaluate_in_trajectory_chunks_reuses_one_program(model, monkeypatch):
     contexts = TRUE + 0.05
     whole = evaluate(model, contexts, data, FAST_SOLVER)
     shapes = []
-    original = adapt_module._evaluate
+    original = evaluate_module._evaluate
     monkeypatch.setattr(
-        adapt_module,
+        evaluate_module,
         "_evaluate",
         lambda m, c, x, *a: shapes.append(x.shape) or original(m, c, x, *a),
     )
@@ -127,3 +130,9 @@ def test_config_validation():
         AdaptConfig(batch_size=0)
     with pytest.raises(ValueError):
         AdaptConfig(min_window=1.5)
+
+
+def test_adapt_reexports_the_one_evaluate():
+    """Scripts may import ``evaluate`` from ``mixer.adapt``: it is the evaluation module's."""
+    assert adapt_module.evaluate is evaluate
+    assert adapt_module.infer_contexts is evaluate_module.infer_contexts

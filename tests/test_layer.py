@@ -175,6 +175,29 @@ def test_naive_scales_the_routed_vector_field_by_its_probability():
 
 
 @pytest.mark.parametrize("naive", [False, True])
+def test_forward_pass_routes_with_the_gating_functions(naive):
+    """The layer's one forward pass (``routed``) routes, and scales the naive field, with
+    ``mixer.gating.gate`` (the functions the gating tests check), environment by environment
+    exactly as the batched functions compute it; [ctx, 1] @ W up to rounding."""
+    from mixer.gating.gate import augment, gate_logits, gate_probabilities, route
+
+    model, _ = _distinct_mixer(3, 6, split=True, naive=naive)
+    ctxs, routes = _contexts_covering_all_experts(model, 24)
+    experts, scales = jax.vmap(model.routed)(ctxs)
+    np.testing.assert_array_equal(experts, route(model.gate, ctxs))
+    np.testing.assert_array_equal(routes, experts)
+    probs = gate_probabilities(model.gate, ctxs)
+    np.testing.assert_array_equal(jax.vmap(model.gate_probs)(ctxs), probs)
+    if naive:
+        np.testing.assert_array_equal(scales, probs[jnp.arange(24), experts])
+    else:
+        assert scales is None
+    np.testing.assert_allclose(
+        gate_logits(model.gate, ctxs), augment(ctxs) @ model.gate, rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("naive", [False, True])
 def test_training_fits_what_evaluation_scores(naive):
     """On the same batch, the prediction the training loss compares with the data is exactly
     the prediction evaluation (validation, test, adaptation, figures) scores."""

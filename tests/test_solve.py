@@ -82,12 +82,12 @@ def _diffrax_reference(field, x0, t, x, cfg):
     """Σ‖y(t_k) − x_k‖² from ``solve_ivp`` and Diffrax's own step count."""
     import diffrax
 
-    from mixer.solve import _diffrax_parts
+    from mixer.solve.registry import diffrax_parts
 
     ys = solve_ivp(field, x0, t, cfg)
     if cfg.solver.endswith("_grid"):
         return jnp.sum((ys - x) ** 2), t.shape[0] - 1
-    term, solver, controller, dt0 = _diffrax_parts(field, t, cfg)
+    term, solver, controller, dt0 = diffrax_parts(field, t, cfg)
     sol = diffrax.diffeqsolve(
         term,
         solver,
@@ -186,6 +186,7 @@ def test_lane_compaction_changes_no_lane(monkeypatch):
     """Moving the still-running lanes into smaller buffers (``MIN_LANES``) gives every lane the
     result it gets without compaction, and the right lane order."""
     import mixer.solve as solve_module
+    import mixer.solve.erk_lanes as erk_lanes
 
     cfg = SolverConfig("tsit5", max_steps=40)
     horizons = jnp.linspace(0.5, 30.0, 300)  # step counts from a few to max_steps
@@ -199,11 +200,28 @@ def test_lane_compaction_changes_no_lane(monkeypatch):
             lambda: solve_module.lanes_sq_error(lambda _, s, y: lanes(s, y), None, x0s, t, x, cfg)
         )()
 
-    monkeypatch.setattr(solve_module, "MIN_LANES", 16)
+    monkeypatch.setattr(erk_lanes, "MIN_LANES", 16)
     compacted, steps = run()
-    monkeypatch.setattr(solve_module, "MIN_LANES", 10_000)
+    monkeypatch.setattr(erk_lanes, "MIN_LANES", 10_000)
     plain, plain_steps = run()
     np.testing.assert_array_equal(steps, plain_steps)
     np.testing.assert_allclose(compacted, plain, rtol=1e-5)
     assert int(np.min(steps)) < 10 and int(np.max(steps)) == 40
     assert np.isinf(np.asarray(plain)).any() and np.isfinite(np.asarray(plain)).any()
+
+
+def test_model_solvers_are_the_explicit_ones_of_the_solver_table():
+    """Models take the explicit Diffrax solvers of the one solver table (the data simulators
+    take others from it) and the grid solvers; an implicit solver is refused."""
+    import diffrax
+
+    from mixer.solve.registry import GRID_SOLVERS, MODEL_SOLVERS, SOLVERS
+
+    assert set(MODEL_SOLVERS) == {"tsit5", "dopri5", "dopri8", "heun", "euler"}
+    for name in SOLVERS:
+        implicit = issubclass(SOLVERS[name], diffrax.AbstractImplicitSolver)
+        assert (name in MODEL_SOLVERS) != implicit
+    for name in (*MODEL_SOLVERS, *GRID_SOLVERS):
+        assert SolverConfig(name).solver == name
+    with pytest.raises(ValueError, match="solver must be one of"):
+        SolverConfig("kvaerno5")

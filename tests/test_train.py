@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from train_toys import FAST_SOLVER, ContextLinear, random_data, toy_mixer
 
+import mixer.train_loss as train_loss_module
 import mixer.train_step as train_step_module
 from mixer.gating import GateConfig
 from mixer.io.checkpoints import load_checkpoint, read_metadata
@@ -28,6 +29,7 @@ from mixer.train_step import (
     trainable_filter,
     weights_objective,
 )
+from mixer.tree_flow import filter_cond
 
 NUM_ENVS, CTX = 8, 2
 BASE = TrainConfig(
@@ -40,6 +42,7 @@ BASE = TrainConfig(
     validate_every=2,
     pool_size=2,
     min_window=0.6,
+    gate=GateConfig(on_empty="stop"),  # the paper's Alg. 2; some tests switch to "reseed"
 )
 
 
@@ -214,13 +217,13 @@ def test_naive_gate_learns(data):
 
 def test_mixer_gate_changes_only_by_gate_update(data, monkeypatch):
     traces = []
-    real = train_step_module.batch_loss
+    real = train_loss_module.batch_loss
 
     def counting(*args, **kwargs):
         traces.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(train_step_module, "batch_loss", counting)
+    monkeypatch.setattr(train_loss_module, "batch_loss", counting)
     model = _model()
     cfg = dataclasses.replace(BASE, gate_update_every=0)
     state, infos = _run_steps(model, cfg, data[0], 3)
@@ -237,7 +240,7 @@ def test_loss_and_gate_traced_once_for_both_phases(data, monkeypatch):
     """One outer step traces the loss once per phase (phase-specific gradients) and the gate
     update with its loss matrix once for both phases (compile time)."""
     calls = {"loss": 0, "matrix": 0}
-    real_loss, real_matrix = train_step_module.batch_loss, MixER.loss_matrix_and_steps
+    real_loss, real_matrix = train_loss_module.batch_loss, MixER.loss_matrix_and_steps
 
     def loss(*args, **kwargs):
         calls["loss"] += 1
@@ -247,7 +250,7 @@ def test_loss_and_gate_traced_once_for_both_phases(data, monkeypatch):
         calls["matrix"] += 1
         return real_matrix(self, *args, **kwargs)
 
-    monkeypatch.setattr(train_step_module, "batch_loss", loss)
+    monkeypatch.setattr(train_loss_module, "batch_loss", loss)
     monkeypatch.setattr(MixER, "loss_matrix_and_steps", matrix)
     state, infos = _run_steps(_model(), BASE, data[0], 2)
     assert calls == {"loss": 2, "matrix": 1}
@@ -306,9 +309,10 @@ def test_history_tracker_logging_and_selection(data, straight):
     best = int(np.nanargmin(h.val_rel_mse))
     assert result.best_step == best
     assert result.best_val_rel_mse == h.val_rel_mse[best]
-    from mixer.train import _validate
+    from mixer.train_validation import validation_score
 
-    assert _validate(result.model, result.contexts, data[1], BASE) == result.best_val_rel_mse
+    score = validation_score(result.model, result.contexts, data[1], BASE)
+    assert score == result.best_val_rel_mse
 
 
 def test_gate_recorded_every_history_every_steps(data, straight):
@@ -468,7 +472,8 @@ def test_cavia_is_scored_with_its_inner_loop_contexts(data):
     """CAVIA stores no context: its result carries the contexts of its inner loop on each
     environment's training trajectories (non-zero, and they change the prediction); its
     adaptation runs the inner loop on the adaptation data and lowers the loss."""
-    from mixer.adapt import AdaptConfig, adapt, evaluate
+    from mixer.adapt import AdaptConfig, adapt
+    from mixer.evaluate import evaluate
 
     train, val = data
     cavia = _cavia_model(train.x.shape[-1])
@@ -519,7 +524,7 @@ def test_teacher_forced_models_are_selected_on_the_teacher_forced_loss():
     """For a teacher-forced backbone, validation scores the training loss of the teacher-forced
     prediction (what training fits), not the free run; on a planted problem where that keeps
     improving, the selected state is not the first validated one."""
-    from mixer.adapt import evaluate
+    from mixer.evaluate import evaluate
     from mixer.layer import make_mixer
     from mixer.train import validation_metric
 
@@ -618,7 +623,7 @@ def _reference_gate(self, state, data, index, key):
 
     n = cfg.inner_steps_weights + cfg.inner_steps_contexts
     due = ((index + 1) % cfg.gate_update_every == 0) & (index >= cfg.gate_warmup * n)
-    return train_step_module._filter_cond(
+    return filter_cond(
         due, update, lambda s: (s, train_step_module._GateOut.without_matrix(False, False)), state
     )
 

@@ -112,16 +112,12 @@ SYSTEMS: dict[str, GenDynSystem] = {
 class GenDynSpec:
     """Size knobs and numerics of LV / GO / SM.  ``n_traj=None`` uses the dataset's counts
     (DATASETS.md); ``n_train_envs`` / ``n_adapt_envs`` keep the first environments of the
-    grids (``None``: all)."""
+    grids (``None``: all); ``integrator``: the solver settings of the simulation."""
 
     n_traj: SplitCounts | None = None
     n_train_envs: int | None = None
     n_adapt_envs: int | None = None
-    solver: str = "dopri8"
-    rtol: float = 1e-10
-    atol: float = 1e-12
-    max_steps: int = 100_000
-    chunk_size: int = 256
+    integrator: IntegratorConfig = IntegratorConfig()
 
     def __post_init__(self) -> None:
         if self.n_traj is not None:
@@ -130,11 +126,6 @@ class GenDynSpec:
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ValueError(f"{key} must be >= 1 or None, got {value}")
-        self.integrator()
-
-    def integrator(self) -> IntegratorConfig:
-        """The solver settings of this spec."""
-        return IntegratorConfig(self.solver, self.rtol, self.atol, self.max_steps, self.chunk_size)
 
     def counts(self, dataset: str) -> SplitCounts:
         """Trajectories per environment for each split of ``dataset``."""
@@ -176,7 +167,7 @@ def generate_gendyn(dataset: str, spec: GenDynSpec, seed: int) -> dict[str, xr.D
     }
     x0 = np.concatenate([np.tile(ics[s], (len(envs[s]), 1)) for s in IVP_SPLITS])
     p = np.concatenate([np.repeat(envs[s], counts[s], axis=0) for s in IVP_SPLITS])
-    ys = integrate(system.rhs, x0, p, np.broadcast_to(t, (len(x0), t.size)), spec.integrator())
+    ys = integrate(system.rhs, x0, p, np.broadcast_to(t, (len(x0), t.size)), spec.integrator)
     out, start = {}, 0
     for s in IVP_SPLITS:
         n_env, n_traj, dim = len(envs[s]), counts[s], len(system.ic_low)
@@ -185,6 +176,6 @@ def generate_gendyn(dataset: str, spec: GenDynSpec, seed: int) -> dict[str, xr.D
         params = {name: envs[s][:, k] for k, name in enumerate(system.param_names)}
         out[s] = trajectory_dataset(
             x, np.broadcast_to(t, (n_env, t.size)), [dataset] * n_env, [0] * n_env, params,
-            _attrs(dataset, s, spec.integrator(), seed),
+            _attrs(dataset, s, spec.integrator, seed),
         )  # fmt: skip
     return out

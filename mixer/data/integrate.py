@@ -18,16 +18,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mixer.solve.registry import SIMULATION_SOLVERS, SOLVERS
+
 logger = logging.getLogger(__name__)
 
 RightHandSide = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
-
-_SOLVERS: dict[str, type[diffrax.AbstractAdaptiveSolver]] = {
-    "dopri8": diffrax.Dopri8,
-    "dopri5": diffrax.Dopri5,
-    "tsit5": diffrax.Tsit5,
-    "kvaerno5": diffrax.Kvaerno5,
-}
 
 
 class IntegrationError(RuntimeError):
@@ -36,10 +31,14 @@ class IntegrationError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class IntegratorConfig:
-    """Numerics of the data generators (adaptive step, float64).
+    """Numerics of the data generators (adaptive step, float64); every simulated dataset's
+    spec holds one (its config keys ``solver``, ``rtol``, ``atol``, ``max_steps`` and
+    ``chunk_size`` stay flat in the dataset's section, see ``spec_from_config``).
 
-    ``chunk_size`` is the number of trajectories integrated by one vmapped call; every call
-    uses the same padded size so the program is compiled once per right-hand side.
+    ``solver`` is one of ``SIMULATION_SOLVERS`` (the adaptive solvers of order >= 5 of the
+    solver table, ``mixer.solve.registry``). ``chunk_size`` is the number of trajectories
+    integrated by one vmapped call; every call uses the same padded size so the program is
+    compiled once per right-hand side.
     """
 
     solver: str = "dopri8"
@@ -49,8 +48,10 @@ class IntegratorConfig:
     chunk_size: int = 256
 
     def __post_init__(self) -> None:
-        if self.solver not in _SOLVERS:
-            raise ValueError(f"solver must be one of {sorted(_SOLVERS)}, got {self.solver!r}")
+        if self.solver not in SIMULATION_SOLVERS:
+            raise ValueError(
+                f"solver must be one of {sorted(SIMULATION_SOLVERS)}, got {self.solver!r}"
+            )
         if not (0.0 < self.rtol <= 1e-8):
             raise ValueError(f"rtol must be in (0, 1e-8] (DATASETS.md), got {self.rtol}")
         if not (0.0 < self.atol <= 1e-8):
@@ -60,7 +61,7 @@ class IntegratorConfig:
 
     def describe(self) -> str:
         """A short human-readable name of the solver, stored in dataset attributes."""
-        return f"diffrax.{_SOLVERS[self.solver].__name__} (float64, PID controller)"
+        return f"diffrax.{SOLVERS[self.solver].__name__} (float64, PID controller)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +81,7 @@ class SwitchedField:
 
 
 def _solve_one(rhs: RightHandSide, cfg: IntegratorConfig, x0, p, t):
-    solver = _SOLVERS[cfg.solver]()
+    solver = SOLVERS[cfg.solver]()
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(lambda s, y, args: rhs(jnp.asarray(s), y, args)),
         solver,

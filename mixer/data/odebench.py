@@ -138,6 +138,7 @@ class OdeBenchSpec:
     """Size knobs and numerics of an ODEBench set (defaults: ODEBench-2 / -10A, DATASETS.md).
 
     ``families=None`` means every family of the set; a subset (by ODEBench id) is allowed.
+    ``integrator``: the solver settings of the simulation.
     """
 
     train_envs_per_family: int = 5
@@ -145,11 +146,7 @@ class OdeBenchSpec:
     n_ics: SplitCounts = _DEFAULT_N_ICS
     families: tuple[int, ...] | None = None
     n_times: int = 100
-    solver: str = "dopri8"
-    rtol: float = 1e-10
-    atol: float = 1e-12
-    max_steps: int = 100_000
-    chunk_size: int = 256
+    integrator: IntegratorConfig = IntegratorConfig()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_ics", SplitCounts.coerce(self.n_ics, _DEFAULT_N_ICS))
@@ -159,11 +156,6 @@ class OdeBenchSpec:
             raise ValueError("train_envs_per_family and adapt_envs_per_family must be >= 1")
         if self.n_times < 2:
             raise ValueError(f"n_times must be >= 2, got {self.n_times}")
-        self.integrator()  # validates the numerics
-
-    def integrator(self) -> IntegratorConfig:
-        """The solver settings of this spec."""
-        return IntegratorConfig(self.solver, self.rtol, self.atol, self.max_steps, self.chunk_size)
 
 
 def set_families(dataset: str, subset: tuple[int, ...] | None = None) -> tuple[OdeBenchFamily, ...]:
@@ -220,7 +212,7 @@ def simulate_families(
             ts.append(np.broadcast_to(t, (n_env * n_traj, t.size)))
             blocks.append((k, s, n_env, n_traj, t, envs[s]))
     ys = integrate(_FIELD, np.concatenate(x0s), np.concatenate(ps), np.concatenate(ts),
-                   spec.integrator())  # fmt: skip
+                   spec.integrator)  # fmt: skip
     out: list[dict] = [{} for _ in fams]
     start = 0
     for k, s, n_env, n_traj, t, params in blocks:
@@ -240,7 +232,7 @@ def _assemble(dataset, split, fams, sims, spec: OdeBenchSpec, seed: int) -> xr.D
         ids += [k] * len(x)
         c0.append(p[:, 0])
         c1.append(p[:, 1] if p.shape[1] > 1 else np.full(len(x), np.nan))
-    cfg = spec.integrator()
+    cfg = spec.integrator
     attrs = {
         "dataset": dataset,
         "split": split,

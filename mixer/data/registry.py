@@ -14,6 +14,7 @@ import xarray as xr
 
 from mixer.data.epilepsy import Epilepsy2Spec, epilepsy2_available, load_epilepsy2
 from mixer.data.gendyn import GENDYN_NAMES, GenDynSpec, generate_gendyn
+from mixer.data.integrate import IntegratorConfig
 from mixer.data.odebench import ODEBENCH_SETS, OdeBenchSpec, generate_odebench
 from mixer.data.sccts import SccTsSpec, generate_sccts
 from mixer.data.splits import IVP_SPLITS, SplitCounts
@@ -22,6 +23,7 @@ __all__ = [
     "DATASET_NAMES",
     "DatasetSpec",
     "Epilepsy2Spec",
+    "INTEGRATOR_KEYS",
     "GenDynSpec",
     "OdeBenchSpec",
     "SccTsSpec",
@@ -62,6 +64,10 @@ def default_spec(name: str) -> DatasetSpec:
 
 _COUNT_KEYS = ("n_ics", "n_traj")
 
+#: The spec field holding a simulated dataset's ``IntegratorConfig``, and its flat config keys.
+_INTEGRATOR = "integrator"
+INTEGRATOR_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(IntegratorConfig))
+
 
 def _convert(name: str, key: str, value: object, current: object) -> object:
     """Coerce a config value (YAML types) to the field's type."""
@@ -92,8 +98,21 @@ def default_counts(name: str) -> SplitCounts:
     raise ValueError(f"{name} has no per-split trajectory counts")
 
 
+def _config_keys(spec: DatasetSpec) -> list[str]:
+    """The keys of a dataset's config section: the spec's fields, with the fields of its
+    ``integrator`` in place of that field (they stay flat in the section)."""
+    keys = [f.name for f in dataclasses.fields(spec)]
+    if _INTEGRATOR in keys:
+        keys.remove(_INTEGRATOR)
+        keys += INTEGRATOR_KEYS
+    return keys
+
+
 def spec_from_config(name: str, mapping: Mapping[str, object] | None) -> DatasetSpec:
     """The spec of ``name`` with the defaults overridden by ``mapping`` (a config section).
+
+    The solver settings (``INTEGRATOR_KEYS``: ``solver``, ``rtol``, ``atol``, ``max_steps``,
+    ``chunk_size``) are flat keys of the section; they set the spec's ``integrator``.
 
     Raises:
         ValueError: for an unknown dataset, an unknown key (the message names it) or an
@@ -101,15 +120,21 @@ def spec_from_config(name: str, mapping: Mapping[str, object] | None) -> Dataset
     """
     spec = default_spec(name)
     mapping = dict(mapping or {})
-    fields = {f.name: f for f in dataclasses.fields(spec)}
+    known = _config_keys(spec)
     changes: dict[str, Any] = {}
+    numerics: dict[str, Any] = {}
     for key, value in mapping.items():
-        if key not in fields:
+        if key not in known:
             raise ValueError(
-                f"unknown key {key!r} in the config of dataset {name!r}; known: {sorted(fields)}"
+                f"unknown key {key!r} in the config of dataset {name!r}; known: {sorted(known)}"
             )
-        changes[key] = _convert(name, key, value, getattr(spec, key))
+        if key in INTEGRATOR_KEYS:
+            numerics[key] = value
+        else:
+            changes[key] = _convert(name, key, value, getattr(spec, key))
     try:
+        if numerics:
+            changes[_INTEGRATOR] = dataclasses.replace(getattr(spec, _INTEGRATOR), **numerics)
         return dataclasses.replace(spec, **changes)
     except TypeError as err:  # e.g. a string where a number is expected
         raise ValueError(f"invalid value in the config of dataset {name!r}: {err}") from None

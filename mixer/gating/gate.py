@@ -44,8 +44,10 @@ def augment(contexts: Float[Array, "E d"]) -> Float[Array, "E d_plus_1"]:
 def gate_logits(
     weights: Float[Array, "d_plus_1 M"], contexts: Float[Array, "*E d"]
 ) -> Float[Array, "*E M"]:
-    """The M logits ``[ξ, 1] @ W`` of every context (a single context ``(d,)`` works too)."""
-    return augment(contexts) @ weights
+    """The M logits ``[ξ, 1] @ W`` of every context (a single context ``(d,)`` works too),
+    computed as ``ξ @ W[:-1] + W[-1]`` without materialising ``[ξ, 1]``. The MixER layer
+    routes with it (``MixER.routed``), so this is the forward pass's gate."""
+    return contexts @ weights[:-1] + weights[-1]
 
 
 def route(weights: Float[Array, "d_plus_1 M"], contexts: Float[Array, "*E d"]) -> Int[Array, "*E"]:

@@ -93,7 +93,7 @@ def kmeans(
     *,
     max_iter: int,
     tol: float,
-    on_empty: str = "stop",
+    on_empty: str,
 ) -> KMeansResult:
     """Lloyd's algorithm warm-started from ``init_centroids`` (Alg. 2, lines 6-14).
 

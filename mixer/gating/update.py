@@ -25,7 +25,8 @@ from mixer.gating.lstsq import fit_gate, proxy_targets
 
 @dataclasses.dataclass(frozen=True)
 class GateConfig:
-    """Settings of the gate update (defaults: paper App. C.3).
+    """Settings of the gate update (defaults: paper App. C.3, except ``on_empty``: SPEC §2.4;
+    they equal ``models.gate`` of the workflow's config schema, a test checks it).
 
     Attributes:
         max_iter: the most K-means iterations.
@@ -33,11 +34,12 @@ class GateConfig:
         noise_std: σ of the Gaussian noise added to the contexts before least squares.
         init_scale: fresh centroids are drawn from U(-init_scale, init_scale).
         pairing: ``"greedy"`` (paper, Alg. 1) or ``"optimal"`` (Hungarian).
-        on_empty: what K-means does when a cluster loses all its points: ``"stop"`` (Alg. 2:
-            the update is abandoned, the gate kept and the centroids forgotten) or
-            ``"reseed"`` (the empty cluster's centroid moves onto the point farthest from the
-            mean of its own cluster and K-means goes on; the update is abandoned only if a
-            cluster is still empty at the end, e.g. when all contexts are equal).
+        on_empty: what K-means does when a cluster loses all its points: ``"reseed"`` (the
+            project's default: the empty cluster's centroid moves onto the point farthest from
+            the mean of its own cluster and K-means goes on; the update is abandoned only if a
+            cluster is still empty at the end, e.g. when all contexts are equal) or ``"stop"``
+            (the paper's Alg. 2: the update is abandoned, the gate kept and the centroids
+            forgotten).
     """
 
     max_iter: int = 20
@@ -45,7 +47,7 @@ class GateConfig:
     noise_std: float = 1e-4
     init_scale: float = 1e-3
     pairing: str = "greedy"
-    on_empty: str = "stop"
+    on_empty: str = "reseed"
 
     def __post_init__(self):
         if self.max_iter < 1:

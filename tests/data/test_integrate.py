@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mixer.data.integrate import IntegrationError, IntegratorConfig, integrate
+from mixer.solve.registry import SIMULATION_SOLVERS, SOLVERS
 
 
 def decay_or_blowup(t, x, p):
@@ -35,3 +36,17 @@ def test_too_few_steps_is_an_error():
 def test_config_validation(kw):
     with pytest.raises(ValueError):
         IntegratorConfig(**kw)
+
+
+def test_simulation_solvers_come_from_the_one_solver_table():
+    """The simulators accept the adaptive solvers of order >= 5 of the shared table (the
+    models' table): the low-order and fixed-step ones are refused."""
+    assert set(SIMULATION_SOLVERS) == {"dopri8", "dopri5", "tsit5", "kvaerno5"}
+    assert set(SIMULATION_SOLVERS) <= set(SOLVERS)
+    for name in SOLVERS:
+        if name in SIMULATION_SOLVERS:
+            described = IntegratorConfig(solver=name).describe()
+            assert described.startswith(f"diffrax.{SOLVERS[name].__name__} ")
+        else:
+            with pytest.raises(ValueError, match="solver must be one of"):
+                IntegratorConfig(solver=name)

@@ -160,6 +160,6 @@ def test_spec_defaults_match_datasets_md():
     spec = OdeBenchSpec()
     assert (spec.train_envs_per_family, spec.adapt_envs_per_family) == (5, 1)
     assert spec.n_ics.as_dict() == N_ICS
-    assert spec.rtol <= 1e-10 and spec.atol <= 1e-12
+    assert spec.integrator.rtol <= 1e-10 and spec.integrator.atol <= 1e-12
     big = spec_from_config("odebench10b", {})
     assert (big.train_envs_per_family, big.adapt_envs_per_family) == (16, 4)

@@ -1,5 +1,7 @@
 """The registry: names, specs from config mappings, split names, type checks."""
 
+import dataclasses
+
 import pytest
 
 from mixer.data import (
@@ -13,6 +15,8 @@ from mixer.data import (
     spec_from_config,
     split_names,
 )
+from mixer.data.integrate import IntegratorConfig
+from mixer.data.registry import INTEGRATOR_KEYS
 
 IVP = ("train", "val", "test", "adapt_train", "adapt_test")
 
@@ -46,7 +50,7 @@ def test_overrides_and_coercion():
     overrides = {"n_ics": {"val": 2}, "families": [39, 24], "rtol": 1e-9}
     spec = spec_from_config("odebench10b", overrides)
     assert spec.train_envs_per_family == 16 and spec.n_ics.val == 2 and spec.n_ics.test == 32
-    assert spec.families == (39, 24) and spec.rtol == 1e-9
+    assert spec.families == (39, 24) and spec.integrator.rtol == 1e-9
     go = spec_from_config("go", {"n_traj": {"val": 3}})
     assert go.counts("go").train == 32 and go.counts("go").val == 3
     with pytest.raises(ValueError, match="'tset'"):
@@ -84,3 +88,22 @@ def test_family_subset_must_belong_to_the_set():
 def test_build_checks_spec_type():
     with pytest.raises(TypeError, match="GenDynSpec"):
         build_dataset("lv", OdeBenchSpec(), seed=0)
+
+
+@pytest.mark.parametrize("name", ["odebench2", "lv"])
+def test_flat_solver_keys_set_the_integrator(name):
+    """The config keeps the solver settings flat in a dataset's section (``simulation`` merged
+    in); they land in the spec's one ``IntegratorConfig`` and every other one keeps its
+    default."""
+    default = default_spec(name)
+    flat = {"solver": "tsit5", "rtol": 1e-9, "atol": 1e-11, "max_steps": 500, "chunk_size": 8}
+    assert set(flat) == set(INTEGRATOR_KEYS)
+    spec = spec_from_config(name, flat)
+    assert spec.integrator == IntegratorConfig(**flat)
+    assert dataclasses.replace(spec, integrator=default.integrator) == default
+    partial = spec_from_config(name, {"atol": 1e-11}).integrator
+    assert partial == dataclasses.replace(default.integrator, atol=1e-11)
+    with pytest.raises(ValueError, match="'integrator'"):
+        spec_from_config(name, {"integrator": {"rtol": 1e-9}})  # not a config key
+    with pytest.raises(ValueError, match="solver"):
+        spec_from_config(name, {"solver": "euler"})  # not a simulation solver

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mixer.gating.kmeans import assign_clusters, cluster_means, kmeans
 
 SETTINGS = settings(max_examples=25, deadline=None)
-KMEANS = jax.jit(kmeans, static_argnames=("max_iter", "tol"))  # compiled once per shape
+KMEANS = jax.jit(kmeans, static_argnames=("max_iter", "tol", "on_empty"))  # once per shape
 
 
 def one_point_per_cluster(p, rng):
@@ -24,7 +24,7 @@ def one_point_per_cluster(p, rng):
 @given(planted_problems, st.integers(0, 1000))
 def test_recovers_planted_clusters(p, seed):
     init = one_point_per_cluster(p, np.random.default_rng(seed))
-    res = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
+    res = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3, on_empty="stop")
     assert not bool(res.empty)
     assert bool(res.converged)
     assert same_partition(np.asarray(res.labels), p.labels)
@@ -37,8 +37,8 @@ def test_recovers_planted_clusters(p, seed):
 @given(planted_problems, st.integers(0, 1000))
 def test_warm_start_from_converged_centroids_converges_at_once(p, seed):
     init = one_point_per_cluster(p, np.random.default_rng(seed))
-    first = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
-    again = KMEANS(jnp.asarray(p.contexts), first.centroids, max_iter=20, tol=1e-3)
+    first = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3, on_empty="stop")
+    again = KMEANS(jnp.asarray(p.contexts), first.centroids, max_iter=20, tol=1e-3, on_empty="stop")
     assert bool(again.converged)
     assert 1 <= int(again.iterations) <= 2
     np.testing.assert_array_equal(again.labels, first.labels)
@@ -56,7 +56,7 @@ def test_assignment_uses_l1_not_l2():
 def test_empty_cluster_is_reported():
     points = jnp.array([[0.0], [0.1], [1.0], [1.1]])
     init = jnp.array([[0.0], [1.0], [100.0]])  # the third centroid attracts nothing
-    res = kmeans(points, init, max_iter=20, tol=1e-3)
+    res = kmeans(points, init, max_iter=20, tol=1e-3, on_empty="stop")
     assert bool(res.empty)
     assert not bool(res.converged)
     assert int(res.iterations) == 1
@@ -66,7 +66,7 @@ def test_iterations_capped_by_max_iter():
     rng = np.random.default_rng(0)
     points = jnp.asarray(rng.normal(size=(200, 2)), dtype=jnp.float32)
     init = points[:4]
-    res = kmeans(points, init, max_iter=2, tol=0.0)
+    res = kmeans(points, init, max_iter=2, tol=0.0, on_empty="stop")
     assert int(res.iterations) == 2
     assert not bool(res.converged)
 
@@ -74,15 +74,15 @@ def test_iterations_capped_by_max_iter():
 def test_jit_equals_eager():
     p = make_planted(3, 3, 3, 4)
     init = jnp.asarray(p.contexts[:3]) + 0.3
-    eager = kmeans(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
-    jitted = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3)
+    eager = kmeans(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3, on_empty="stop")
+    jitted = KMEANS(jnp.asarray(p.contexts), init, max_iter=20, tol=1e-3, on_empty="stop")
     for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
 
 
 def test_rejects_nonpositive_max_iter():
     with pytest.raises(ValueError, match="max_iter"):
-        kmeans(jnp.zeros((3, 1)), jnp.zeros((2, 1)), max_iter=0, tol=1e-3)
+        kmeans(jnp.zeros((3, 1)), jnp.zeros((2, 1)), max_iter=0, tol=1e-3, on_empty="stop")
 
 
 RESEED = jax.jit(kmeans, static_argnames=("max_iter", "tol", "on_empty"))

@@ -1,6 +1,9 @@
 """The config schema: defaults filled, bad keys and types rejected with the key named."""
 
 import copy
+import dataclasses
+import inspect
+import math
 from pathlib import Path
 
 import pytest
@@ -69,10 +72,13 @@ def test_config_hash_is_stable_and_sensitive():
     assert config_hash(a) != config_hash(b)
 
 
-@pytest.mark.parametrize(("name", "outer_steps", "gate_every", "gate_warmup"),
-                         [("test.yaml", 4, 1, 1), ("paper.yaml", 500, 1, 0)])
-def test_scale_configs_replace_every_default_run_override(name, outer_steps, gate_every,
-                                                          gate_warmup):
+@pytest.mark.parametrize(
+    ("name", "outer_steps", "gate_every", "gate_warmup"),
+    [("test.yaml", 4, 1, 1), ("paper.yaml", 500, 1, 0)],
+)
+def test_scale_configs_replace_every_default_run_override(
+    name, outer_steps, gate_every, gate_warmup
+):
     """`--configfile X` is merged on top of config.yaml (Snakemake's update_config): no
     default-run override of an experiment may leak into the test or paper scale."""
     from snakemake.utils import update_config
@@ -106,3 +112,166 @@ def test_sccts_from_a_file_needs_its_path():
         validate_config(copy.deepcopy(cfg), SCHEMA)
     cfg["data"]["sccts"]["path"] = "synthetic_control.data"
     validate_config(cfg, SCHEMA)
+
+
+# ------------------------------------------------------------------------ one home for defaults
+# The schema fills its defaults into every config, while a library user gets the dataclasses'.
+# Each schema section below holds the fields of one library dataclass: the two must agree.
+
+
+def _section(*path):
+    node = SCHEMA
+    for key in path:
+        node = node["properties"][key]
+    return node["properties"]
+
+
+def _same(schema_value, library_value):
+    """Equal, with YAML lists read as tuples and floats compared to 1e-9 (YAML cannot write
+    1/3; the schedule rounds its boundaries to whole steps)."""
+    if isinstance(schema_value, list):
+        library = tuple(library_value) if isinstance(library_value, tuple | list) else None
+        return (
+            library is not None
+            and len(library) == len(schema_value)
+            and all(_same(a, b) for a, b in zip(schema_value, library, strict=True))
+        )
+    if isinstance(schema_value, float) and isinstance(library_value, float | int):
+        return math.isclose(schema_value, library_value, rel_tol=1e-9)
+    return type(schema_value) is type(library_value) and schema_value == library_value
+
+
+def _library_homes():
+    from mixer.adapt import AdaptConfig
+    from mixer.data.integrate import IntegratorConfig
+    from mixer.gating import GateConfig
+    from mixer.solve import SolverConfig
+    from mixer.train_config import TrainConfig
+
+    return {
+        "models.solver": SolverConfig,
+        "models.gate": GateConfig,
+        "models.training": TrainConfig,
+        "models.adaptation": AdaptConfig,
+        "simulation": IntegratorConfig,
+    }
+
+
+# Schema keys of those sections that are not a field of the section's dataclass, and the
+# function whose parameter of that name takes them instead.
+PARAMETER_HOMES = {"models.training": {"history_every": "mixer.train.fit"}}
+# Fields that are not keys of the section: nested sections, the integrator's numerics that the
+# config leaves at the library's values, and fields without a default (always given).
+NOT_IN_SECTION = {
+    "models.training": {"solver", "gate"},
+    "models.adaptation": {"solver"},
+    "simulation": {"solver", "max_steps", "chunk_size"},
+}
+REQUIRED = {"models.training": {"outer_steps", "prox_beta"}}
+
+
+def _parameter_default(function, name):
+    import importlib
+
+    module, _, attribute = function.rpartition(".")
+    parameters = inspect.signature(getattr(importlib.import_module(module), attribute)).parameters
+    return parameters[name].default
+
+
+@pytest.mark.parametrize(
+    "section",
+    ["models.solver", "models.gate", "models.training", "models.adaptation", "simulation"],
+)
+def test_schema_defaults_equal_the_library_defaults(section):
+    """Every default of the section is the default of its dataclass field (or of the function
+    parameter that takes it), and every field with a default is a key of the section."""
+    cls = _library_homes()[section]
+    schema = {key: node["default"] for key, node in _section(*section.split(".")).items()}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    required = {name for name, f in fields.items() if f.default is dataclasses.MISSING}
+    assert required == REQUIRED.get(section, set())
+    elsewhere = PARAMETER_HOMES.get(section, {})
+    assert set(schema) == set(fields) - NOT_IN_SECTION.get(section, set()) | set(elsewhere)
+    drift = {}
+    for key, value in schema.items():
+        if key in elsewhere:
+            library = _parameter_default(elsewhere[key], key)
+        elif key in required:
+            continue
+        else:
+            library = fields[key].default
+        if not _same(value, library):
+            drift[key] = (value, library)
+    assert not drift, f"{section}: schema default != library default: {drift}"
+
+
+def test_drift_is_detected():
+    """The comparison itself: a drifted default, a missing key and a changed type fail."""
+    assert _same([0.3333333333, 0.6666666667], (1 / 3, 2 / 3))
+    assert not _same([0.3333333333], (1 / 3, 2 / 3))
+    assert not _same(10, 1) and not _same("reseed", "stop") and not _same(None, 0)
+    assert not _same(1, True) and _same(1.0e-3, 1e-3) and _same(1.0, 1)
+
+
+def test_schema_choices_are_the_library_choices():
+    """The names a config may choose are the library's registries, not a second list."""
+    from mixer.gating.assignment import PAIRINGS
+    from mixer.gating.kmeans import ON_EMPTY
+    from mixer.solve.registry import GRID_SOLVERS, MODEL_SOLVERS
+    from mixer.train_config import ORDERS
+
+    enums = {
+        "solver": (_section("models", "solver")["solver"], (*MODEL_SOLVERS, *GRID_SOLVERS)),
+        "pairing": (_section("models", "gate")["pairing"], PAIRINGS),
+        "on_empty": (_section("models", "gate")["on_empty"], ON_EMPTY),
+        "order": (_section("models", "training")["order"], ORDERS),
+    }
+    for name, (node, library) in enums.items():
+        assert set(node["enum"]) == set(library), name
+
+
+def test_simulation_range_is_the_integrators():
+    """A tolerance the schema accepts is one the simulator accepts, and the schema refuses
+    the first value the simulator refuses."""
+    from mixer.data.integrate import IntegratorConfig
+
+    for key in ("rtol", "atol"):
+        limit = _section("simulation")[key]["maximum"]
+        IntegratorConfig(**{key: limit})
+        with pytest.raises(ValueError, match=key):
+            IntegratorConfig(**{key: 10 * limit})
+        cfg = load("test.yaml")
+        cfg["simulation"][key] = 10 * limit
+        with pytest.raises(ConfigError, match=f"simulation.{key}"):
+            validate_config(cfg, SCHEMA)
+
+
+@pytest.mark.parametrize("backbone", ["ncf", "coda", "geps", "cavia", "plrnn"])
+def test_backbone_defaults_equal_the_constructors(backbone):
+    from mixer.backbones.registry import backbone_options
+
+    schema = {k: v["default"] for k, v in _section("models", "backbones", backbone).items()}
+    library = backbone_options(backbone)
+    assert set(schema) == set(library)
+    drift = {k: (v, library[k]) for k, v in schema.items() if not _same(v, library[k])}
+    assert not drift, f"{backbone}: {drift}"
+
+
+@pytest.mark.parametrize(
+    "name", ["odebench2", "odebench10a", "odebench10b", "lv", "go", "sm", "sccts", "epilepsy2"]
+)
+def test_data_defaults_equal_the_dataset_specs(name):
+    """A dataset built from the schema's defaults is the dataset spec's default one."""
+    from mixer.data.gendyn import GenDynSpec
+    from mixer.data.registry import default_spec, spec_from_config
+
+    cfg = validate_config({}, SCHEMA)
+    default = default_spec(name)
+    section = dict(cfg["data"][name])
+    if hasattr(default, "integrator"):
+        section.update(cfg["simulation"])  # as the workflow gives it (rules/common.smk)
+    spec = spec_from_config(name, section)
+    if isinstance(spec, GenDynSpec) and isinstance(default, GenDynSpec):
+        assert spec.counts(name) == default.counts(name)  # explicit counts vs the table's
+        spec = dataclasses.replace(spec, n_traj=None)
+    assert spec == default

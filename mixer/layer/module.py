@@ -1,10 +1,10 @@
-"""The MixER layer: M stacked experts, a linear context gate and truly sparse top-1 routing.
+"""The MixER module: M stacked experts, a linear context gate and truly sparse top-1 routing.
 
 The experts are stored as ONE backbone whose every array leaf has a leading axis of size M
 (``experts``). Routing an environment to expert ``m`` indexes every stacked leaf with ``m``
 (a gather when ``m`` is traced inside a ``vmap`` over environments), so each environment costs
 exactly one expert (SPEC §2.3, Known pitfall 1). The gate is a ``(d + 1, M)`` matrix whose last
-row is the bias, matching ``mixer.gating``.
+row is the bias; its logits, routing and probabilities are those of ``mixer.gating.gate``.
 
 Variants (static fields):
 - ``split_contexts``: expert ``m`` only ever receives chunk ``m`` of the context (App. C.1).
@@ -14,37 +14,26 @@ Variants (static fields):
   adaptation and figures, so what training fits is what the tables score. In the MixER
   variant the gate is wrapped in ``stop_gradient`` and is set by the gate update instead.
 
-Choices where the specification is silent: the loss matrix scores each expert's
-``loss_predict`` (the gate update has no context pools), the naive gate starts at
-N(0, 1e-2²) so that equal logits do not pin every environment to expert 0, and the active
-parameter count is that of one backbone (the expert's scalar shift is not counted, so a
-MixER-1 counts exactly as its single backbone).
+Choice where the specification is silent: the loss matrix scores each expert's
+``loss_predict`` (the gate update has no context pools).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Float, Int
 
-from mixer.backbones.base import AbstractBackbone, trajectory_mse
-from mixer.backbones.shared_field import AbstractSharedFieldBackbone
+from mixer.backbones.base import AbstractBackbone
+from mixer.gating.gate import gate_logits, gate_probabilities, route
+from mixer.layer.loss_matrix import loss_matrix_and_steps as _matrix_and_steps
+from mixer.layer.loss_matrix import reference_loss_matrix as _reference_matrix
 from mixer.solve import SolverConfig
 
-__all__ = ["MixER", "make_mixer", "active_param_count", "stack_experts"]
-
-# Scale of the naive gate's random initialisation: small enough that the initial routing is
-# close to uniform, large enough to break the tie that would send every environment to expert 0.
-_NAIVE_GATE_SCALE = 1e-2
-
-
-def _logits(gate: Float[Array, "d_plus_1 M"], ctx: Float[Array, " d"]) -> Float[Array, " M"]:
-    """``[ctx, 1] @ gate`` without materialising the augmented vector."""
-    return ctx @ gate[:-1] + gate[-1]
+__all__ = ["MixER"]
 
 
 def _take(leaf: Array, m: Int[Array, ""]) -> Array:
@@ -88,16 +77,17 @@ class MixER(eqx.Module):
 
     # ----------------------------------------------------------------------------- gate
     def gate_logits(self, ctx: Float[Array, " d"]) -> Float[Array, " M"]:
-        """Logits ``[ctx, 1] @ gate`` (the bias is the gate's last row)."""
-        return _logits(self.gate, ctx)
+        """Logits ``[ctx, 1] @ gate`` (the bias is the gate's last row; ``gating.gate_logits``)."""
+        return gate_logits(self.gate, ctx)
 
     def gate_probs(self, ctx: Float[Array, " d"]) -> Float[Array, " M"]:
-        """Softmax of the gate logits."""
-        return jax.nn.softmax(self.gate_logits(ctx))
+        """Softmax of the gate logits (``gating.gate_probabilities``)."""
+        return gate_probabilities(self.gate, ctx)
 
     def route(self, ctx: Float[Array, " d"]) -> Int[Array, ""]:
-        """The routed expert: argmax of the logits (top-1; ties go to the lowest index)."""
-        return jnp.argmax(self.gate_logits(ctx)).astype(jnp.int32)
+        """The routed expert: argmax of the logits (top-1; ties go to the lowest index;
+        ``gating.route``)."""
+        return route(self.gate, ctx)
 
     # -------------------------------------------------------------------------- experts
     def expert_context(
@@ -128,10 +118,10 @@ class MixER(eqx.Module):
         carries the gradient to the gate and, through it, to the context (SPEC §2.3).
         """
         gate = self.gate if self.naive else jax.lax.stop_gradient(self.gate)
-        m = jnp.argmax(_logits(gate, jax.lax.stop_gradient(ctx))).astype(jnp.int32)
+        m = route(gate, jax.lax.stop_gradient(ctx))
         if not self.naive:
             return m, None
-        return m, jax.nn.softmax(_logits(gate, ctx))[m]
+        return m, gate_probabilities(gate, ctx)[m]
 
     def predict(
         self,
@@ -272,28 +262,9 @@ class MixER(eqx.Module):
         expert's lanes, integrated by the forward-only ``mixer.solve.lanes_sq_error`` (which
         also compacts the lanes still running). Other backbones evaluate ``loss_predict`` in a
         vmap over the stacked experts around a vmap over environments (``reference_loss_matrix``)
-        and report no steps.
+        and report no steps. See ``mixer.layer.loss_matrix``.
         """
-        if not isinstance(self.experts, AbstractSharedFieldBackbone):
-            losses = self.reference_loss_matrix(ctxs, xs, ts, solver)
-            return losses, jnp.zeros((*losses.shape, xs.shape[1]), jnp.int32)
-        params, static = eqx.partition(self.experts, eqx.is_array)
-        params, shifts, ctxs, xs, ts = jax.lax.stop_gradient((params, self.shifts, ctxs, xs, ts))
-        chunks = self._expert_chunks(ctxs) + shifts[:, None, None]
-
-        def row(_, inputs):
-            p, c_m = inputs
-            return None, eqx.combine(p, static).env_losses(c_m, xs, ts, solver)
-
-        _, (losses, steps) = jax.lax.scan(row, None, (params, chunks))
-        return losses, steps
-
-    def _expert_chunks(self, ctxs: Float[Array, "E d"]) -> Float[Array, "M E d_m"]:
-        """The context chunk every expert receives from every environment (without shifts)."""
-        if self.split_contexts:
-            size = self.expert_context_size
-            return ctxs.reshape(ctxs.shape[0], self.num_experts, size).transpose(1, 0, 2)
-        return jnp.broadcast_to(ctxs, (self.num_experts, *ctxs.shape))
+        return _matrix_and_steps(self, ctxs, xs, ts, solver)
 
     def reference_loss_matrix(
         self,
@@ -306,95 +277,4 @@ class MixER(eqx.Module):
         over environments of ``loss_predict`` (for IVP backbones Diffrax with save-at, all lanes
         in one loop): how backbones without an expert-shared field get theirs, and the
         reference of the tests and benchmarks."""
-        params, static = eqx.partition(self.experts, eqx.is_array)
-        params, shifts, ctxs, xs, ts = jax.lax.stop_gradient((params, self.shifts, ctxs, xs, ts))
-        chunks = self._expert_chunks(ctxs) + shifts[:, None, None]
-
-        def one_expert(p: Any, c_m: Float[Array, "E d_m"]) -> Float[Array, " E"]:
-            return _generic_row(eqx.combine(p, static), c_m, xs, ts, solver)
-
-        return jax.vmap(one_expert)(params, chunks)
-
-
-def _generic_row(
-    expert: AbstractBackbone,
-    ctxs: Float[Array, "E d_m"],
-    xs: Float[Array, "E traj time state"],
-    ts: Float[Array, "E time"],
-    solver: SolverConfig,
-) -> Float[Array, " E"]:
-    """``trajectory_mse`` of ``loss_predict`` for every environment (vmapped)."""
-
-    def one_env(c: Array, x: Array, t: Array) -> Float[Array, ""]:
-        return trajectory_mse(expert.loss_predict(c, x, t, solver), x)
-
-    return jax.vmap(one_env)(ctxs, xs, ts)
-
-
-def stack_experts(expert: AbstractBackbone, num_experts: int) -> AbstractBackbone:
-    """``num_experts`` identical copies of ``expert`` stacked on a new leading axis of every
-    array leaf (what ``eqx.filter_vmap`` of the constructor over one shared key produces)."""
-
-    def stack(leaf: Any) -> Any:
-        if eqx.is_array(leaf):
-            return jnp.broadcast_to(leaf, (num_experts, *leaf.shape)).copy()
-        return leaf
-
-    return jax.tree.map(stack, expert)
-
-
-def make_mixer(
-    backbone: str,
-    state_size: int,
-    context_size: int,
-    num_experts: int,
-    *,
-    split_contexts: bool,
-    naive: bool,
-    options: Mapping[str, Any],
-    key: PRNGKeyArray,
-) -> MixER:
-    """Build a MixER layer of ``num_experts`` experts of the registered ``backbone``.
-
-    All experts are initialised from the SAME ``key`` (App. C.3), so the experts start equal
-    and a MixER-1 is exactly ``make_backbone(backbone, ..., key=key)``. Shifts start at 0. The
-    gate starts at 0 (MixER; the first gate update sets it) or, for the naive variant, at small
-    random values drawn from a split of ``key`` so that gradient descent can break symmetry.
-    With ``split_contexts`` each expert receives ``context_size // num_experts`` entries.
-    """
-    from mixer.backbones.registry import make_backbone  # lazy: the registry imports backbones
-
-    if num_experts < 1:
-        raise ValueError(f"num_experts must be >= 1, got {num_experts}")
-    if context_size < 1:
-        raise ValueError(f"context_size must be >= 1, got {context_size}")
-    if split_contexts and context_size % num_experts != 0:
-        raise ValueError(
-            f"split_contexts needs context_size divisible by num_experts, got context_size="
-            f"{context_size} and num_experts={num_experts} (remainder "
-            f"{context_size % num_experts}); choose d as a multiple of M or disable splitting"
-        )
-    expert_size = context_size // num_experts if split_contexts else context_size
-    single = make_backbone(backbone, state_size, expert_size, options, key=key)
-    gate_shape = (context_size + 1, num_experts)
-    if naive:
-        _, gate_key = jax.random.split(key)
-        gate = _NAIVE_GATE_SCALE * jax.random.normal(gate_key, gate_shape)
-    else:
-        gate = jnp.zeros(gate_shape)
-    return MixER(
-        experts=stack_experts(single, num_experts),
-        shifts=jnp.zeros((num_experts,)),
-        gate=gate,
-        num_experts=num_experts,
-        context_size=context_size,
-        split_contexts=split_contexts,
-        naive=naive,
-    )
-
-
-def active_param_count(model: MixER) -> int:
-    """Parameters of ONE expert (App. C.3): the floating-point entries of one backbone, so that
-    a MixER-1 counts exactly as its single backbone (the expert's scalar shift is not counted)."""
-    leaves = jax.tree.leaves(eqx.filter(model.expert(0), eqx.is_inexact_array))
-    return int(sum(leaf.size for leaf in leaves))
+        return _reference_matrix(self, ctxs, xs, ts, solver)
