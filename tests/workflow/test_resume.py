@@ -42,14 +42,31 @@ def _config(path: Path, cache: Path) -> Path:
 def _command(work: Path, config: Path) -> list[str]:
     """The README's command (`snakemake odebench2 --configfile ...`; the default profile adds
     --cores all and --rerun-incomplete), run in ``work`` with this repository's Snakefile."""
-    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work),
-            "odebench2", "--cores", "2", "--configfile", str(config)]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(work),
+        "odebench2",
+        "--cores",
+        "2",
+        "--configfile",
+        str(config),
+    ]
 
 
 def _run(command: list[str], log: Path) -> subprocess.CompletedProcess:
     with open(log, "w") as out:
-        return subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=900,
-                              env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        return subprocess.run(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
 
 
 def _first_checkpoint(work: Path, proc: subprocess.Popen, timeout: float = 600) -> Path:
@@ -66,9 +83,13 @@ def _first_checkpoint(work: Path, proc: subprocess.Popen, timeout: float = 600) 
 
 def _interrupt_after_first_checkpoint(command: list[str], work: Path, log: Path):
     with open(log, "w") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True,
-                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        proc = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
         try:
             ckpt = _first_checkpoint(work, proc)
             os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
@@ -88,8 +109,9 @@ def runs(tmp_path_factory):
     start = time.perf_counter()
     proc = _run(_command(reference, config), root / "reference.log")
     assert proc.returncode == 0, (root / "reference.log").read_text()[-4000:]
-    ckpt = _interrupt_after_first_checkpoint(_command(resumed, config), resumed,
-                                             root / "attempt1.log")
+    ckpt = _interrupt_after_first_checkpoint(
+        _command(resumed, config), resumed, root / "attempt1.log"
+    )
     run_dir = ckpt.parents[2]
     assert not (run_dir / "train.json").exists(), "the job ended before the interruption"
     before = read_metadata(ckpt)
@@ -108,10 +130,13 @@ def test_resumed_workflow_ends_with_the_uninterrupted_results(runs):
         a.pop("adapt_seconds", None), b.pop("adapt_seconds", None)
         assert a == b, name
     for key in ("best_step", "best_val_rel_mse", "training_key"):
-        assert read_json(resumed / run / "train.json")[key] == read_json(
-            reference / run / "train.json")[key]
-    xr.testing.assert_equal(read_dataset(resumed / run / "history.zarr"),
-                            read_dataset(reference / run / "history.zarr"))
+        assert (
+            read_json(resumed / run / "train.json")[key]
+            == read_json(reference / run / "train.json")[key]
+        )
+    xr.testing.assert_equal(
+        read_dataset(resumed / run / "history.zarr"), read_dataset(reference / run / "history.zarr")
+    )
 
 
 def test_resumed_job_keeps_its_log_and_counts_every_attempt(runs):
@@ -143,8 +168,9 @@ def test_resumed_job_is_one_mlflow_run_with_the_whole_curve(runs, monkeypatch):
     assert steps == set(range(OUTER_STEPS))
     metrics, results = mine[0].data.metrics, read_json(resumed / run / "eval.json")
     assert metrics["test/rel_mse"] == pytest.approx(results["rel_mse"])
-    assert metrics["adapt/rel_mse"] == pytest.approx(read_json(resumed / run / "adapt.json")[
-        "rel_mse"])
+    assert metrics["adapt/rel_mse"] == pytest.approx(
+        read_json(resumed / run / "adapt.json")["rel_mse"]
+    )
     assert metrics["routing/purity"] == read_json(resumed / run / "routing.json")["purity"]
     artifacts = [f.path for f in client.list_artifacts(mine[0].info.run_id)]
     assert artifacts == ["training_curves.png"]

@@ -2,7 +2,6 @@
 
 import copy
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,8 +45,10 @@ def test_bad_config_stops_before_any_job(tmp_path):
 
 def test_missing_epilepsy2_is_skipped_not_fatal(tmp_path):
     cfg = tmp_path / "noeeg.yaml"
-    text = (ROOT / "config/test.yaml").read_text().replace(
-        "directory: ../shared/data/epilepsy2", f"directory: {tmp_path / 'nowhere'}"
+    text = (
+        (ROOT / "config/test.yaml")
+        .read_text()
+        .replace("directory: ../shared/data/epilepsy2", f"directory: {tmp_path / 'nowhere'}")
     )
     cfg.write_text(text)
     proc = run_snakemake("-n", "--forceall", "--configfile", str(cfg))
@@ -62,7 +63,7 @@ def planned_rules(output):
     if "Job stats:" not in lines:
         return set()
     names = set()
-    for line in lines[lines.index("Job stats:") + 3:]:
+    for line in lines[lines.index("Job stats:") + 3 :]:
         name = (line.split() or ["total"])[0]
         if name == "total":
             return names
@@ -91,9 +92,18 @@ def test_adaptation_only_change_plans_no_training_job(tmp_path):
         (run / name).touch()
 
     def snakemake(config_name, *args):
-        proc = run_snakemake("-s", str(ROOT / "Snakefile"), "-d", str(work), "--configfile",
-                             str(tmp_path / f"{config_name}.yaml"), *args, *targets,
-                             "--quiet", "rules")
+        proc = run_snakemake(
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(work),
+            "--configfile",
+            str(tmp_path / f"{config_name}.yaml"),
+            *args,
+            *targets,
+            "--quiet",
+            "rules",
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         return planned_rules(proc.stdout + proc.stderr)
 
@@ -113,8 +123,9 @@ def test_default_profile_is_loaded_and_reruns_incomplete_jobs(tmp_path):
     profile = yaml.safe_load((ROOT / "profiles/default/config.yaml").read_text())
     assert profile["rerun-incomplete"] is True and profile["keep-going"] is True
     for args, cwd in (((), ROOT), (("-s", str(ROOT / "Snakefile"), "-d", str(tmp_path)), tmp_path)):
-        proc = run_snakemake(*args, "data", "-n", "--configfile",
-                             str(ROOT / "config/test.yaml"), cwd=cwd)
+        proc = run_snakemake(
+            *args, "data", "-n", "--configfile", str(ROOT / "config/test.yaml"), cwd=cwd
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "Using workflow specific profile" in proc.stderr
         assert "profiles/default for setting default command line arguments" in proc.stderr
@@ -125,8 +136,16 @@ def test_target_whose_dataset_is_not_built_says_why(tmp_path):
     config = yaml.safe_load((ROOT / "config/test.yaml").read_text())
     config["datasets"] = ["odebench2"]
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
-    proc = run_snakemake("-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "w"), "lv", "-n",
-                         "--configfile", str(tmp_path / "c.yaml"))
+    proc = run_snakemake(
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(tmp_path / "w"),
+        "lv",
+        "-n",
+        "--configfile",
+        str(tmp_path / "c.yaml"),
+    )
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "target 'lv' builds nothing with this config" in out
