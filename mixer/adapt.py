@@ -19,7 +19,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from mixer.envdata import EnvData
-from mixer.evaluate import evaluate as evaluate  # re-exported: scripts import it from here
+from mixer.evaluate import evaluate as evaluate  # re-exported for library users of mixer.adapt
 from mixer.evaluate import infer_contexts
 from mixer.layer import MixER
 from mixer.solve import SolverConfig

@@ -3,8 +3,8 @@ last five families), truth vs the prediction of one trained run."""
 
 import numpy as np
 
-from mixer.adapt import evaluate
 from mixer.envdata import EnvData
+from mixer.evaluate import evaluate
 from mixer.experiment import load_trained
 from mixer.io.datasets import read_dataset
 from mixer.io.runs import run_ids

@@ -12,19 +12,12 @@ from __future__ import annotations
 import dataclasses
 
 from mixer.claims.paper import Quantity, paper_value
-from mixer.tables import variant_label
+from mixer.tables import backbone_label, variant_label
 
 __all__ = ["Comparison", "Claim", "CLAIMS", "quantity_label", "paper_order"]
 
 Bound = Quantity | float
 
-_BACKBONE = {
-    "ncf": "NCF",
-    "coda": "CoDA",
-    "geps": "GEPS",
-    "cavia": "CAVIA",
-    "plrnn": "hier-shPLRNN",
-}
 _COLUMN = {"test_mse": "InD", "adapt_mse": "OoD"}  # Table 4's columns
 _IVP = ("ncf", "coda", "geps")
 _TABLE4_DATASETS = ("lv", "go", "sm")
@@ -34,7 +27,7 @@ def quantity_label(quantity: Quantity) -> str:
     """A short name of the model behind ``quantity``: "NCF MixER-10†", "CAVIA"."""
     if quantity.backbone == "cavia":
         return "CAVIA"
-    backbone = _BACKBONE.get(quantity.backbone, quantity.backbone)
+    backbone = backbone_label(quantity.backbone)
     return f"{backbone} {variant_label(quantity.variant)}"
 
 
@@ -82,7 +75,7 @@ def _pair(prefix: str, low: Quantity, high: Quantity) -> Comparison:
     low, high = paper_order(low, high)
     if low.backbone == high.backbone != "cavia":
         body = (
-            f"{_BACKBONE.get(low.backbone, low.backbone)} {variant_label(low.variant)} < "
+            f"{backbone_label(low.backbone)} {variant_label(low.variant)} < "
             f"{variant_label(high.variant)}"
         )
     else:
@@ -102,7 +95,7 @@ def _odebench2() -> list[Claim]:
             "each family goes to one expert",
             tuple(
                 Comparison(
-                    f"{_BACKBONE[b]} MixER-2 purity ≥ 1", 1.0, q(b, "mixer2", "routing_purity")
+                    f"{backbone_label(b)} MixER-2 purity ≥ 1", 1.0, q(b, "mixer2", "routing_purity")
                 )
                 for b in _IVP
             ),
@@ -114,7 +107,9 @@ def _odebench2() -> list[Claim]:
             "to one expert",
             tuple(
                 Comparison(
-                    f"{_BACKBONE[b]} MixER-2† experts used ≤ 1", q(b, "naive2", "experts_used"), 1.0
+                    f"{backbone_label(b)} MixER-2† experts used ≤ 1",
+                    q(b, "naive2", "experts_used"),
+                    1.0,
                 )
                 for b in _IVP
             ),
@@ -126,7 +121,7 @@ def _odebench2() -> list[Claim]:
             "GEPS (bars; no numbers in the text)",
             tuple(
                 Comparison(
-                    f"{_BACKBONE[b]} MixER-2 < MixER-1",
+                    f"{backbone_label(b)} MixER-2 < MixER-1",
                     q(b, "mixer2", "test_rel_mse"),
                     q(b, "mixer1", "test_rel_mse"),
                 )
@@ -140,7 +135,7 @@ def _odebench2() -> list[Claim]:
             "numbers in the text)",
             tuple(
                 Comparison(
-                    f"{_BACKBONE[b]} MixER-2 < MixER-2†",
+                    f"{backbone_label(b)} MixER-2 < MixER-2†",
                     q(b, "mixer2", "test_rel_mse"),
                     q(b, "naive2", "test_rel_mse"),
                 )

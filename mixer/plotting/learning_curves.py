@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from mixer.backbones.registry import BACKBONES
-from mixer.tables import variant_label
+from mixer.tables import backbone_label, variant_label
 
 __all__ = [
     "WALL_VARIABLE",
@@ -47,7 +47,6 @@ _PROGRESS = re.compile(r"outer step (\d+)/\d+ .*elapsed=([0-9.]+)s")
 _RESUMED = re.compile(r"resumed from .* at outer step (\d+) \(([0-9.]+) s of training before\)")
 LineStyle = Literal["-", "--", ":", "-."]
 _STYLES: tuple[LineStyle, ...] = ("-", "--", ":", "-.")
-_NAMES = {"ncf": "NCF", "coda": "CoDA", "geps": "GEPS", "cavia": "CAVIA", "plrnn": "hier-shPLRNN"}
 
 
 def progress_seconds(log_text: str) -> dict[int, float]:
@@ -219,7 +218,7 @@ def plot_learning_curves(curves: pd.DataFrame, title: str, note: str = "") -> Fi
             ax.set_xlabel(xlabel)
             ax.set_ylabel(validation_label(backbone), fontsize=9)
         row[0].xaxis.set_major_locator(MaxNLocator(integer=True))
-        row[0].set_title(_NAMES.get(backbone, backbone), loc="left", fontsize=10)
+        row[0].set_title(backbone_label(backbone), loc="left", fontsize=10)
     fig.suptitle(title)
     _legend(fig, colors, styles, top=1 - 0.38 / height)  # title and legend: the top 0.7 inch
     if note:
