@@ -16,6 +16,7 @@ _SCALARS = (
     "lr_weights",
     "val_rel_mse",
     "gate_empty",
+    "wall_seconds",
 )
 _GATE = ("gate_step", "gate_probs", "routed")
 
@@ -34,6 +35,8 @@ class History:
             relative MSE, Eq. 9, or for teacher-forced backbones the teacher-forced MSE,
             Eq. 7); NaN when not computed.
         gate_empty: gate updates of the step that found an empty cluster (gate left unchanged).
+        wall_seconds: wall-clock seconds of training from its start to the end of the step
+            (validation included, over every attempt of a resumed run); NaN when unknown.
         gate_step: outer steps at which the gate was recorded ``(k,)``.
         gate_probs: gate probabilities of every environment at those steps ``(k, E, M)``.
         routed: routed expert of every environment at those steps ``(k, E)``.
@@ -46,6 +49,7 @@ class History:
     lr_weights: np.ndarray
     val_rel_mse: np.ndarray
     gate_empty: np.ndarray
+    wall_seconds: np.ndarray
     gate_step: np.ndarray
     gate_probs: np.ndarray
     routed: np.ndarray
@@ -83,10 +87,15 @@ class HistoryRecorder:
         rows["lr_weights"].append(float(lr_weights))
         rows["val_rel_mse"].append(np.nan)
         rows["gate_empty"].append(int(gate_empty))
+        rows["wall_seconds"].append(np.nan)
 
     def set_validation(self, value: float) -> None:
         """Attach a validation score to the last recorded step."""
         self._rows["val_rel_mse"][-1] = float(value)
+
+    def set_wall_seconds(self, value: float) -> None:
+        """Attach the training wall time so far to the last recorded step."""
+        self._rows["wall_seconds"][-1] = float(value)
 
     def last_row(self) -> dict[str, float]:
         """The scalars of the last recorded step."""

@@ -170,6 +170,7 @@ class _Loop:
         metrics = record_step(step, info, self.recorder, self.history_every, last)
         if (step + 1) % cfg.validate_every == 0 or last:
             best = self.validate(step, state, best, metrics)
+        self.recorder.set_wall_seconds(self.clock.total())
         self.tracker.log_metrics(metrics, step)
         self.progress(
             step, {k.split("/")[-1]: v for k, v in metrics.items() if k != "gate/empty_updates"}

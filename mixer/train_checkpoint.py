@@ -7,6 +7,7 @@ import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
 from jaxtyping import Array, Float
 
 from mixer.history import History, HistoryRecorder
@@ -73,6 +74,8 @@ def restore_training(path: Path, state: TrainState, best: BestState, cfg: TrainC
         step=int(ckpt.metadata["best_step"]),
         value=float(ckpt.metadata["best_val_rel_mse"]),
     )
-    recorder = HistoryRecorder.from_history(History(**ckpt.arrays))
+    arrays = dict(ckpt.arrays)
+    arrays.setdefault("wall_seconds", np.full(len(arrays["step"]), np.nan))  # older checkpoints
+    recorder = HistoryRecorder.from_history(History(**arrays))
     seconds = float(ckpt.metadata.get("train_seconds", 0.0))  # older checkpoints: unknown
     return ckpt.tree["state"], best, recorder, seconds

@@ -304,6 +304,7 @@ def test_history_tracker_logging_and_selection(data, straight):
     np.testing.assert_allclose(h.gate_probs.sum(-1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(h.routed, h.gate_probs.argmax(-1))
     assert np.all(np.isfinite(h.train_loss))
+    assert np.all(np.diff(h.wall_seconds) > 0) and h.wall_seconds[0] > 0
     # the MixER gate was set by gate updates: not zero any more
     assert float(jnp.max(jnp.abs(result.final_model.gate))) > 0
     best = int(np.nanargmin(h.val_rel_mse))
@@ -335,8 +336,12 @@ def test_resume_matches_uninterrupted_run_bit_for_bit(data, straight, interrupte
     assert resumed.best_step == reference.best_step
     assert resumed.best_val_rel_mse == reference.best_val_rel_mse
     for name, value in reference.history.to_arrays().items():
-        np.testing.assert_array_equal(getattr(resumed.history, name), value, err_msg=name)
+        if name != "wall_seconds":  # the clock is the one thing a rerun does not repeat
+            np.testing.assert_array_equal(getattr(resumed.history, name), value, err_msg=name)
     assert read_metadata(tmp_path / CHECKPOINT_NAME)["step"] == 4
+    # the interrupted attempt's wall times are kept and the resumed steps continue from them
+    assert np.all(np.isfinite(resumed.history.wall_seconds))
+    assert np.all(np.diff(resumed.history.wall_seconds) > 0)
 
 
 def test_resume_refuses_other_config(data, interrupted, tmp_path):

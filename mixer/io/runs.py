@@ -105,6 +105,7 @@ def write_history(
             "lr_weights",
             "val_rel_mse",
             "gate_empty",
+            "wall_seconds",
         )
     }
     ds = xr.Dataset(
@@ -132,9 +133,10 @@ def read_history(path: str | os.PathLike) -> xr.Dataset:
 def run_ids(path: str | os.PathLike) -> dict[str, Any]:
     """``{backbone, variant, seed}`` of a file inside a run folder
     ``.../{backbone}/{variant}/seed{seed}/<file>``."""
-    backbone, variant, seed = Path(path).parts[-4:-1]
-    if not seed.startswith("seed"):
+    folders = Path(path).parts[-4:-1]
+    if len(folders) != 3 or not folders[2].startswith("seed") or not folders[2][4:].isdigit():
         raise ValueError(f"{path} is not inside a run folder .../backbone/variant/seed<N>/")
+    backbone, variant, seed = folders
     return {"backbone": backbone, "variant": variant, "seed": int(seed[4:])}
 
 

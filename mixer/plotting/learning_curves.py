@@ -91,11 +91,12 @@ def run_curve(history: xr.Dataset, log_text: str) -> tuple[pd.DataFrame, str]:
     :data:`FROM_LOG`)."""
     steps = history["step"].values
     value = history["val_rel_mse"].values
-    if WALL_VARIABLE in history:
-        seconds, source = history[WALL_VARIABLE].values.astype(float), FROM_HISTORY
-    else:
-        seconds, source = seconds_at(steps, progress_seconds(log_text)), FROM_LOG
     keep = np.isfinite(value)
+    stored = history[WALL_VARIABLE].values.astype(float) if WALL_VARIABLE in history else None
+    if stored is not None and np.isfinite(stored[keep]).all():
+        seconds, source = stored, FROM_HISTORY
+    else:  # a history without per-step wall times (or resumed from an older checkpoint)
+        seconds, source = seconds_at(steps, progress_seconds(log_text)), FROM_LOG
     frame = pd.DataFrame({"step": steps[keep], "value": value[keep], "seconds": seconds[keep]})
     best = history.attrs.get("best_step", -1)
     return frame.assign(best=frame["step"] == int(best)), source

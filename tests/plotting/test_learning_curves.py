@@ -99,6 +99,9 @@ def test_run_curve_keeps_validated_steps_and_marks_the_selected_one():
     assert list(curve["best"]) == [False, True, False]
     stored, source = run_curve(history(with_wall=True), log)
     assert source == FROM_HISTORY and list(stored["seconds"]) == [101.0, 103.0, 105.0]
+    unknown = history(with_wall=True)
+    unknown[WALL_VARIABLE][:] = np.nan  # resumed from a checkpoint without wall times
+    assert run_curve(unknown, log)[1] == FROM_LOG
 
 
 def test_validation_label_names_the_selection_metric():
