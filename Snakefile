@@ -25,18 +25,18 @@ include: "rules/claims.smk"
 rule all:
     default_target: True
     input:
-        data_targets(),
-        all_experiment_targets(),
+        PLAN.data_targets(),
+        PLAN.all_experiment_targets(),
 
 
 rule data:
     input:
-        data_targets(),
+        PLAN.data_targets(),
 
 
 # One target per experiment (e.g. `snakemake odebench10b`); lv, go and sm share Table 4 and
 # Fig. 9, so each of them builds both from the enabled ones. Asking for an experiment this
-# config does not build stops with the reason (target_inputs, rules/common.smk).
+# config does not build stops with the reason (WorkflowPlan.target_inputs, mixer/workflow_plan.py).
 for _name in ("odebench2", "odebench10a", "odebench10b", "lv", "go", "sm", "sccts", "epilepsy2"):
 
     rule:

@@ -163,48 +163,48 @@ def experiment_runs(experiment: Mapping[str, Any]) -> list[tuple[str, str, int]]
     ]
 
 
-def build_model(spec: RunSpec, state_size: int) -> MixER:
+def build_model(run: RunSpec, state_size: int) -> MixER:
     """The initial model of a run (all experts from the run's model key)."""
-    num_experts, naive = parse_variant(spec.variant)
-    key = jax.random.fold_in(jax.random.key(spec.seed), 0)
+    num_experts, naive = parse_variant(run.variant)
+    key = jax.random.fold_in(jax.random.key(run.seed), 0)
     return make_mixer(
-        spec.backbone,
+        run.backbone,
         state_size,
-        spec.context_size,
+        run.context_size,
         num_experts,
-        split_contexts=spec.split_contexts,
+        split_contexts=run.split_contexts,
         naive=naive,
-        options=dict(spec.options),
+        options=dict(run.options),
         key=key,
     )
 
 
-def load_trained(spec: RunSpec, path: str) -> tuple[MixER, Any]:
-    """The model and training contexts written by the train stage for ``spec``.
+def load_trained(run: RunSpec, path: str) -> tuple[MixER, Any]:
+    """The model and training contexts written by the train stage for ``run``.
 
     Raises ``ValueError`` when the file was trained with other training settings (its recorded
     ``training_settings`` hash, the settings part of the training key, differs from
-    ``spec.training_hash()``); adaptation settings do not matter here.
+    ``run.training_hash()``); adaptation settings do not matter here.
     """
     from mixer.io.checkpoints import read_metadata
     from mixer.io.runs import load_model
 
     meta = read_metadata(path)
-    if meta.get("training_settings") != spec.training_hash():
+    if meta.get("training_settings") != run.training_hash():
         raise ValueError(
             f"{path} was trained with other training settings (hash "
-            f"{meta.get('training_settings')} != {spec.training_hash()}); "
+            f"{meta.get('training_settings')} != {run.training_hash()}); "
             "rerun the train stage"
         )
     # Shapes only: building the real initial model runs (and compiles) every initialiser.
-    template = eqx.filter_eval_shape(build_model, spec, int(meta["state_size"]))
-    contexts = jax.ShapeDtypeStruct((int(meta["num_envs"]), spec.context_size), jnp.float32)
+    template = eqx.filter_eval_shape(build_model, run, int(meta["state_size"]))
+    contexts = jax.ShapeDtypeStruct((int(meta["num_envs"]), run.context_size), jnp.float32)
     model, contexts, _ = load_model(path, template, contexts)
     return model, contexts
 
 
 def train_run(
-    spec: RunSpec,
+    run: RunSpec,
     train: EnvData,
     val: EnvData,
     *,
@@ -213,19 +213,19 @@ def train_run(
     logger: Any = None,
 ) -> FitResult:
     """Train one run from zero contexts (resuming from ``checkpoint_dir`` when one is there)."""
-    model = build_model(spec, train.x.shape[-1])
-    contexts = jnp.zeros((train.num_envs, spec.context_size), jnp.float32)
-    key = jax.random.fold_in(jax.random.key(spec.seed), 1)
+    model = build_model(run, train.x.shape[-1])
+    contexts = jnp.zeros((train.num_envs, run.context_size), jnp.float32)
+    key = jax.random.fold_in(jax.random.key(run.seed), 1)
     return fit(
         model,
         contexts,
         train,
         val,
-        spec.train,
+        run.train,
         key=key,
         tracker=tracker,
         checkpoint_dir=checkpoint_dir,
-        history_every=spec.history_every,
+        history_every=run.history_every,
         logger=logger,
     )
 
@@ -279,7 +279,7 @@ def routing_summary(model: MixER, contexts, families: np.ndarray) -> dict[str, A
     }
 
 
-def adapt_run(spec: RunSpec, model: MixER, adapt_train: EnvData, *, key_index: int = 2):
+def adapt_run(run: RunSpec, model: MixER, adapt_train: EnvData, *, key_index: int = 2):
     """Adapt contexts of new environments (model and gate frozen); returns contexts, losses."""
-    key = jax.random.fold_in(jax.random.key(spec.seed), key_index)
-    return adapt(model, adapt_train, spec.adapt, key=key)
+    key = jax.random.fold_in(jax.random.key(run.seed), key_index)
+    return adapt(model, adapt_train, run.adapt, key=key)

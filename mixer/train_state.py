@@ -61,10 +61,10 @@ class OuterInfo(eqx.Module):
 def trainable_filter(model: MixER) -> Any:
     """Boolean pytree of the model leaves trained by gradient (Θ): every floating array,
     except the gate of the MixER variant (set by the gate update only)."""
-    spec = jax.tree.map(eqx.is_inexact_array, model)
+    trainable = jax.tree.map(eqx.is_inexact_array, model)
     if not model.naive:
-        spec = eqx.tree_at(lambda m: m.gate, spec, False)
-    return spec
+        trainable = eqx.tree_at(lambda m: m.gate, trainable, False)
+    return trainable
 
 
 def init_train_state(

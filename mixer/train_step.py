@@ -125,7 +125,7 @@ class _Step(eqx.Module):
     """
 
     cfg: TrainConfig = eqx.field(static=True)
-    spec: Any = eqx.field(static=True)
+    trainable: Any = eqx.field(static=True)  # the leaves trained by gradient (trainable_filter)
     batch_size: int = eqx.field(static=True)
     gate_on: bool = eqx.field(static=True)
 
@@ -177,7 +177,7 @@ class _Step(eqx.Module):
 
     def apply_weights(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:
         """One AdaBelief step on Θ (and on the gate for the naive variant)."""
-        diff, static = eqx.partition(state.model, self.spec)
+        diff, static = eqx.partition(state.model, self.trainable)
         updates, opt_state = self.opt_w.update(grads, state.opt_weights, diff)
         diff = optax.apply_updates(diff, updates)
         state = eqx.tree_at(
@@ -198,7 +198,7 @@ class _Step(eqx.Module):
         weight phase no context gradient). Returns ``(state, (L, per-env losses, finite))``."""
 
         def weights(s: TrainState):
-            theta, static = eqx.partition(s.model, self.spec)
+            theta, static = eqx.partition(s.model, self.trainable)
             grads, (loss, per_env) = jax.grad(weights_objective, has_aux=True)(
                 theta, static, olds[0], s.contexts, data, batch, self.cfg, key=key
             )
@@ -234,7 +234,7 @@ class _Step(eqx.Module):
         n_w, n_c = cfg.inner_steps_weights, cfg.inner_steps_contexts
         key_next, key_steps = jr.split(state.key)
         lr = weights_schedule(cfg)(state.step * n_w)
-        olds = (eqx.filter(state.model, self.spec), state.contexts)
+        olds = (eqx.filter(state.model, self.trainable), state.contexts)
         first_w = cfg.order == "weights_first"
         is_weights = jnp.asarray(
             [first_w] * (n_w if first_w else n_c) + [not first_w] * (n_c if first_w else n_w)
@@ -275,7 +275,7 @@ def make_outer_step(
         cfg = dataclasses.replace(cfg, inner_steps_contexts=0)
     step = _Step(
         cfg=cfg,
-        spec=trainable_filter(model),
+        trainable=trainable_filter(model),
         batch_size=cfg.resolved_batch_size(data.num_envs, model.num_experts),
         gate_on=model.num_experts > 1 and not model.naive and cfg.gate_update_every > 0,
     )

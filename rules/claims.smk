@@ -1,21 +1,14 @@
 # Which of the paper's findings this run reproduces (the claims table), and the learning curves
 # of every experiment; both built only from files under results/.
 
-# The run file holding the numbers the claims read: per-run metrics.json for the IVP
-# experiments, the downstream analyses' own files for SCCTS and Epilepsy2.
-CLAIM_RUN_FILES = {"sccts": "clustering.json", "epilepsy2": "classification.json"}
-
-# The claims table's files, part of the `all` target (all_experiment_targets, common.smk).
-CLAIMS_TABLES = [f"results/tables/claims.{ext}" for ext in ("csv", "md", "html")]
-
 
 rule claims:
     """The claims table: one row per finding of the paper, its evidence, our numbers and a
     verdict (mixer/claims/); the comparisons behind each claim in claims_comparisons.csv."""
     input:
-        # the run files of every experiment this config builds, named by experiment
-        unpack(lambda wc: {name: run_files(name, CLAIM_RUN_FILES.get(name, "metrics.json"))
-                           for name in enabled_experiments()}),
+        # the run files of every experiment this config builds, named by experiment: per-run
+        # metrics.json, the downstream analyses' own files for SCCTS and Epilepsy2
+        unpack(lambda wc: PLAN.claim_inputs()),
     output:
         csv="results/tables/claims.csv",
         comparisons="results/tables/claims_comparisons.csv",
@@ -30,7 +23,7 @@ rule claims:
             category="Claims",
         ),
     params:
-        experiments=lambda wc: list(enabled_experiments()),
+        experiments=lambda wc: list(PLAN.enabled_experiments()),
         scale=config["scale"],
     log:
         "results/logs/tables/claims.log",
@@ -44,8 +37,8 @@ rule plot_learning_curves:
     """Validation score against outer step and wall time, per model and seed. Wall time: the
     history's per-step seconds when it has them, else the progress lines of train.log."""
     input:
-        histories=lambda wc: run_files(wc.experiment, "history.zarr"),
-        logs=lambda wc: run_files(wc.experiment, "train.log"),
+        histories=lambda wc: PLAN.run_files(wc.experiment, "history.zarr"),
+        logs=lambda wc: PLAN.run_files(wc.experiment, "train.log"),
     output:
         report(
             "results/figures/learning_curves_{experiment}.png",

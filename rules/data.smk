@@ -11,7 +11,7 @@ rule simulate_ivp:
         dataset="odebench2|odebench10a|odebench10b|lv|go|sm",
     params:
         name=lambda wc: wc.dataset,
-        spec=lambda wc: dataset_section(wc.dataset),
+        spec=lambda wc: PLAN.dataset_section(wc.dataset),
         seed=config["seed"],
         scale=config["scale"],
         splits=IVP_SPLITS,
@@ -36,7 +36,7 @@ rule simulate_sccts:
         ),
     params:
         name="sccts",
-        spec=lambda wc: dataset_section("sccts"),
+        spec=lambda wc: PLAN.dataset_section("sccts"),
         seed=config["seed"],
         scale=config["scale"],
         splits=["train"],
@@ -57,7 +57,7 @@ rule load_epilepsy2:
         lambda wc: epilepsy2_files(config["data"]["epilepsy2"]["directory"]),
     params:
         name="epilepsy2",
-        spec=lambda wc: dataset_section("epilepsy2"),
+        spec=lambda wc: PLAN.dataset_section("epilepsy2"),
         seed=config["seed"],
         scale=config["scale"],
         splits=["train", "adapt_train"],

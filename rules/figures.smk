@@ -5,7 +5,7 @@ rule aggregate:
     """Mean ± std over seeds of every run of an experiment: CSV, Markdown and HTML (the
     report shows the HTML table)."""
     input:
-        lambda wc: run_files(wc.experiment, "metrics.json"),
+        lambda wc: PLAN.run_files(wc.experiment, "metrics.json"),
     output:
         csv="results/tables/{experiment}.csv",
         md="results/tables/{experiment}.md",
@@ -28,8 +28,8 @@ rule plot_fig2:
     """Fig. 2: test relative MSE per model (top), validation relative MSE during training
     (bottom)."""
     input:
-        metrics=lambda wc: run_files(wc.experiment, "metrics.json"),
-        histories=lambda wc: run_files(wc.experiment, "history.zarr"),
+        metrics=lambda wc: PLAN.run_files(wc.experiment, "metrics.json"),
+        histories=lambda wc: PLAN.run_files(wc.experiment, "history.zarr"),
     output:
         png=report(
             "results/figures/fig2_{experiment}.png",
@@ -51,7 +51,7 @@ rule plot_fig8:
     """Fig. 8: gate heatmaps at distinct recorded steps nearest the routing moments, naive
     MoE above MixER, environments grouped by family."""
     input:
-        histories=lambda wc: fig8_histories(wc.experiment),
+        histories=lambda wc: PLAN.fig8_histories(wc.experiment),
     output:
         report(
             "results/figures/fig8_routing_{experiment}.png",

@@ -5,7 +5,7 @@
 rule table_odebench10:
     """Table 2 (ODEBench-10A) and Table 3 (ODEBench-10B, with TPRMSE) in the paper's layout."""
     input:
-        lambda wc: run_files(wc.experiment, "metrics.json"),
+        lambda wc: PLAN.run_files(wc.experiment, "metrics.json"),
     output:
         csv="results/tables/{table}_{experiment}.csv",
         md="results/tables/{table}_{experiment}.md",
@@ -32,7 +32,9 @@ rule table_odebench10:
 rule table4:
     """Table 4: active parameters, InD and OoD test MSE on LV, GO and SM."""
     input:
-        lambda wc: [f for e in table4_experiments() for f in run_files(e, "metrics.json")],
+        lambda wc: [
+            f for e in PLAN.table4_experiments() for f in PLAN.run_files(e, "metrics.json")
+        ],
     output:
         csv="results/tables/table4_lv_go_sm.csv",
         md="results/tables/table4_lv_go_sm.md",
@@ -42,7 +44,7 @@ rule table4:
             category="Tables",
         ),
     params:
-        experiments=lambda wc: table4_experiments(),
+        experiments=lambda wc: PLAN.table4_experiments(),
         scale=config["scale"],
     log:
         "results/logs/tables/table4_lv_go_sm.log",
@@ -55,7 +57,7 @@ rule table4:
 rule plot_fig5:
     """Fig. 5: gate heatmap and routed-expert histogram at the end of training (ODEBench-10B)."""
     input:
-        lambda wc: first_seed_file(
+        lambda wc: PLAN.first_seed_file(
             "odebench10b",
             config["figures"]["backbone"],
             largest_mixer("odebench10b", config["figures"]["backbone"], 10),
@@ -83,13 +85,13 @@ rule plot_fig9:
     """Fig. 9: gate heatmaps of MixER-3 on LV, GO and SM."""
     input:
         lambda wc: [
-            first_seed_file(
+            PLAN.first_seed_file(
                 e,
                 config["figures"]["backbone"],
                 largest_mixer(e, config["figures"]["backbone"], 3),
                 "routing.json",
             )
-            for e in table4_experiments()
+            for e in PLAN.table4_experiments()
         ],
     output:
         report(
@@ -111,7 +113,7 @@ rule plot_fig9:
 rule plot_fig10_11:
     """Figs. 10-11: one test trajectory and phase portrait per family, truth vs MixER."""
     input:
-        model=lambda wc: f"{run_dir(**fig10_wildcards())}/model.eqx",
+        model=lambda wc: f"{run_dir(**fig10_run())}/model.eqx",
         test="results/data/odebench10b/test.zarr",
     output:
         report(
@@ -125,7 +127,7 @@ rule plot_fig10_11:
             category="Figures",
         ),
     params:
-        run=lambda wc: run_params(SimpleNamespace(**fig10_wildcards())),
+        run=lambda wc: PLAN.run_params(**fig10_run()),
         scale=config["scale"],
     log:
         "results/logs/figures/fig10_11.log",
@@ -183,8 +185,8 @@ rule epilepsy2_run:
 rule sccts_outputs:
     """SCCTS clustering table and Fig. 6."""
     input:
-        runs=lambda wc: run_files("sccts", "clustering.json"),
-        first_seed=lambda wc: first_seed_runs("sccts", "clustering.json"),
+        runs=lambda wc: PLAN.run_files("sccts", "clustering.json"),
+        first_seed=lambda wc: PLAN.first_seed_runs("sccts", "clustering.json"),
     output:
         csv="results/tables/sccts_clustering.csv",
         md="results/tables/sccts_clustering.md",
@@ -211,8 +213,8 @@ rule sccts_outputs:
 rule epilepsy2_outputs:
     """Epilepsy2 classification table and Fig. 7."""
     input:
-        runs=lambda wc: run_files("epilepsy2", "classification.json"),
-        first_seed=lambda wc: first_seed_runs("epilepsy2", "classification.json"),
+        runs=lambda wc: PLAN.run_files("epilepsy2", "classification.json"),
+        first_seed=lambda wc: PLAN.first_seed_runs("epilepsy2", "classification.json"),
     output:
         csv="results/tables/epilepsy2_classification.csv",
         md="results/tables/epilepsy2_classification.md",

@@ -12,16 +12,16 @@ from mixer.runlog import configure_logging, run_label, warn_nonfinite
 from mixer.tracking import log_to_run
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
-spec = sm.params.run["spec"]
-label = run_label(sm.params.run["experiment"], spec.backbone, spec.variant, spec.seed)
+run = sm.params.run["spec"]
+label = run_label(sm.params.run["experiment"], run.backbone, run.variant, run.seed)
 log = configure_logging(sm.log[0], run=label)
-model, _ = load_trained(spec, sm.input.model)
+model, _ = load_trained(run, sm.input.model)
 fit_ds, test_ds = read_dataset(sm.input.adapt_train), read_dataset(sm.input.adapt_test)
 start = time.perf_counter()
-contexts, losses = adapt_run(spec, model, EnvData.from_dataset(fit_ds))
+contexts, losses = adapt_run(run, model, EnvData.from_dataset(fit_ds))
 seconds = time.perf_counter() - start
 families = test_ds["family"].values
-result = score(model, contexts, EnvData.from_dataset(test_ds), families, spec.adapt.solver)
+result = score(model, contexts, EnvData.from_dataset(test_ds), families, run.adapt.solver)
 routing = routing_summary(model, contexts, families)
 write_json(
     sm.output[0],

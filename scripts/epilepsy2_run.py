@@ -13,11 +13,11 @@ from mixer.runlog import configure_logging
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
-spec, cfg = sm.params.run["spec"], sm.params.classification
-model, cotrained = load_trained(spec, sm.input.model)  # co-trained contexts: routing only
+run, cfg = sm.params.run["spec"], sm.params.classification
+model, cotrained = load_trained(run, sm.input.model)  # co-trained contexts: routing only
 train_ds, held_ds = read_dataset(sm.input.train), read_dataset(sm.input.heldout)
 parts = [EnvData.from_dataset(train_ds), EnvData.from_dataset(held_ds)]
-contexts, losses = reinfer_contexts(spec, model, parts, steps=cfg["adapt_steps"])
+contexts, losses = reinfer_contexts(run, model, parts, steps=cfg["adapt_steps"])
 convergence = adaptation_convergence(losses)
 log.info(
     "re-inferred %d contexts in %d steps: mean loss %.4g -> %.4g; projected relative "
@@ -34,7 +34,7 @@ log.info(
 if not convergence["converged"]:
     log.warning("adaptation has not converged: raise classification.adapt_steps")
 labels = np.concatenate([train_ds["family"].values, held_ds["family"].values])
-cv = cross_validate_logistic(contexts, labels, folds=cfg["folds"], seed=spec.seed)
+cv = cross_validate_logistic(contexts, labels, folds=cfg["folds"], seed=run.seed)
 routing = routing_summary(model, cotrained, train_ds["family"].values)
 n_train = train_ds.sizes["env"]
 write_json(

@@ -8,10 +8,10 @@ from mixer.runlog import configure_logging, run_label, warn_nonfinite
 from mixer.tracking import log_to_run
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
-spec = sm.params.run["spec"]
-label = run_label(sm.params.run["experiment"], spec.backbone, spec.variant, spec.seed)
+run = sm.params.run["spec"]
+label = run_label(sm.params.run["experiment"], run.backbone, run.variant, run.seed)
 log = configure_logging(sm.log[0], run=label)
-model, contexts = load_trained(spec, sm.input.model)
+model, contexts = load_trained(run, sm.input.model)
 test_ds = read_dataset(sm.input.test)
 # Trajectories in chunks of the validation split's count: the training job compiled that.
 val_traj = read_dataset(sm.input.val).sizes["traj"]
@@ -20,7 +20,7 @@ result = score(
     contexts,
     EnvData.from_dataset(test_ds),
     test_ds["family"].values,
-    spec.train.solver,
+    run.train.solver,
     traj_chunk=val_traj,
 )
 write_json(sm.output[0], {"split": "test", **result})

@@ -15,11 +15,11 @@ from mixer.tables import backbone_label, variant_label
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
-spec = sm.params.run["spec"]
-model, contexts = load_trained(spec, sm.input.model)
+run = sm.params.run["spec"]
+model, contexts = load_trained(run, sm.input.model)
 test_ds = read_dataset(sm.input.test)
 data = EnvData.from_dataset(test_ds)
-pred = np.asarray(evaluate(model, contexts, data, spec.train.solver))
+pred = np.asarray(evaluate(model, contexts, data, run.train.solver))
 families = test_ds["family"].values
 order = list(dict.fromkeys(families))
 ids = run_ids(sm.input.model)

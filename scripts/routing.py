@@ -7,10 +7,10 @@ from mixer.runlog import configure_logging, run_label
 from mixer.tracking import log_to_run
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
-spec = sm.params.run["spec"]
-label = run_label(sm.params.run["experiment"], spec.backbone, spec.variant, spec.seed)
+run = sm.params.run["spec"]
+label = run_label(sm.params.run["experiment"], run.backbone, run.variant, run.seed)
 log = configure_logging(sm.log[0], run=label)
-model, contexts = load_trained(spec, sm.input.model)
+model, contexts = load_trained(run, sm.input.model)
 families = read_dataset(sm.input.train)["family"].values
 result = routing_summary(model, contexts, families)
 write_json(sm.output[0], {"families": families.tolist(), **result})

@@ -10,8 +10,8 @@ from mixer.runlog import configure_logging
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
-spec = sm.params.run["spec"]
-model, contexts = load_trained(spec, sm.input.model)
+run = sm.params.run["spec"]
+model, contexts = load_trained(run, sm.input.model)
 ds = read_dataset(sm.input.train)
 classes, pairs = ds["family"].values, ds["pair"].values
 routing = routing_summary(model, contexts, pairs)

@@ -17,16 +17,16 @@ from mixer.runlog import configure_logging, keep_attempts, run_label, run_name
 from mixer.tracking import MlflowTracker, NullTracker, Tracker
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
-spec, experiment = sm.params.spec, sm.wildcards.experiment
-name = run_name(spec.backbone, spec.variant, spec.seed)
-label = run_label(experiment, spec.backbone, spec.variant, spec.seed)
+run, experiment = sm.params.spec, sm.wildcards.experiment
+name = run_name(run.backbone, run.variant, run.seed)
+label = run_label(experiment, run.backbone, run.variant, run.seed)
 log = configure_logging(sm.log[0], run=label)
 record = provenance(
-    sm.params.training, spec.seed, sm.params.scale, device=sm.config["device"]
+    sm.params.training, run.seed, sm.params.scale, device=sm.config["device"]
 )  # stops here when that device is absent
 train_ds = read_dataset(sm.input.train)
 train, val = EnvData.from_dataset(train_ds), EnvData.from_dataset(read_dataset(sm.input.val))
-key = training_key(spec.training_hash(), train, val)  # data, seed, settings, code (not adaptation)
+key = training_key(run.training_hash(), train, val)  # data, seed, settings, code (not adaptation)
 record.update(key.metadata())
 run_dir = Path(sm.output.model).parent
 checkpoints = checkpoint_dir(run_dir / "checkpoints", key)  # logs stale folders of other keys
@@ -48,10 +48,10 @@ else:
 
 with tracker:
     write_json(reference_file, tracker.reference())
-    tracker.log_params({"run": dataclasses.asdict(spec), "dataset": spec.dataset})
-    tracker.set_tags({**record, "backbone": spec.backbone, "variant": spec.variant})
+    tracker.log_params({"run": dataclasses.asdict(run), "dataset": run.dataset})
+    tracker.set_tags({**record, "backbone": run.backbone, "variant": run.variant})
     result = train_run(
-        spec, train, val, tracker=tracker, checkpoint_dir=str(checkpoints), logger=log
+        run, train, val, tracker=tracker, checkpoint_dir=str(checkpoints), logger=log
     )
     save_model(
         sm.output.model,

@@ -323,14 +323,14 @@ def tiny_plrnn_run():
     root = Path(__file__).resolve().parents[1]
     schema = yaml.safe_load((root / "workflow/schemas/config.schema.yaml").read_text())
     cfg = validate_config(yaml.safe_load((root / "config/test.yaml").read_text()), schema)
-    spec = run_spec(cfg["models"], cfg["experiments"]["epilepsy2"], "plrnn", "mixer2", 0)
-    model = build_model(spec, 1)
+    run = run_spec(cfg["models"], cfg["experiments"]["epilepsy2"], "plrnn", "mixer2", 0)
+    model = build_model(run, 1)
     gate = jax.random.normal(jax.random.key(3), model.gate.shape)
     model = eqx_set(model, "gate", gate)  # a non-trivial frozen routing
     rng = np.random.default_rng(0)
     t = np.broadcast_to(np.arange(24) / 178.0, (6, 24))
     x = np.sin(np.arange(24)[None, :] * rng.uniform(0.2, 0.6, (6, 1)))[:, None, :, None]
-    return spec, model, EnvData.from_arrays(x, t)
+    return run, model, EnvData.from_arrays(x, t)
 
 
 def eqx_set(model, name, value):
@@ -348,19 +348,19 @@ def test_training_and_heldout_contexts_come_from_one_adaptation_procedure():
 
     from mixer.experiment import adapt_run
 
-    spec, model, data = tiny_plrnn_run()
+    run, model, data = tiny_plrnn_run()
     first, second = data.subset(np.arange(4)), data.subset(np.arange(4, 6))
-    ctx, losses = reinfer_contexts(spec, model, [first, second], steps=7)
-    assert ctx.shape == (6, spec.context_size) and losses.shape == (7, 6)
+    ctx, losses = reinfer_contexts(run, model, [first, second], steps=7)
+    assert ctx.shape == (6, run.context_size) and losses.shape == (7, 6)
     assert np.all(np.isfinite(ctx)) and np.abs(ctx).max() > 0
-    swapped, _ = reinfer_contexts(spec, model, [second, first], steps=7)  # sides exchanged
+    swapped, _ = reinfer_contexts(run, model, [second, first], steps=7)  # sides exchanged
     np.testing.assert_allclose(swapped, ctx[[4, 5, 0, 1, 2, 3]], rtol=1e-5, atol=1e-7)
-    spec7 = dataclasses.replace(spec, adapt=dataclasses.replace(spec.adapt, steps=7))
-    ref, ref_losses = adapt_run(spec7, model, data)
+    run7 = dataclasses.replace(run, adapt=dataclasses.replace(run.adapt, steps=7))
+    ref, ref_losses = adapt_run(run7, model, data)
     np.testing.assert_allclose(ctx, np.asarray(ref), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(losses, np.asarray(ref_losses), rtol=1e-6)
     assert list(inspect.signature(reinfer_contexts).parameters) == [
-        "spec",
+        "run",
         "model",
         "parts",
         "steps",

@@ -93,6 +93,7 @@ def test_json_and_history_round_trip(tmp_path):
         lr_weights=np.ones(n),
         val_rel_mse=np.array([np.nan, 0.5, np.nan, 0.25]),
         gate_empty=np.zeros(n),
+        wall_seconds=np.arange(1.0, n + 1),
         gate_step=np.array([0, 3]),
         gate_probs=np.full((k, e, m), 0.5),
         routed=np.zeros((k, e), int),
@@ -116,8 +117,8 @@ def test_load_trained_from_a_shape_template_restores_every_leaf(tmp_path, backbo
 
     cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
     exp = cfg["experiments"]["sccts" if backbone == "plrnn" else "lv"]
-    spec = run_spec(cfg["models"], exp, backbone, "mixer1" if backbone == "cavia" else "mixer3", 0)
-    params, static = eqx.partition(build_model(spec, 2), eqx.is_inexact_array)
+    run = run_spec(cfg["models"], exp, backbone, "mixer1" if backbone == "cavia" else "mixer3", 0)
+    params, static = eqx.partition(build_model(run, 2), eqx.is_inexact_array)
     # Trained weights differ from the initial ones: loading must not return the initialiser.
     leaves, treedef = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(1), len(leaves))
@@ -126,15 +127,15 @@ def test_load_trained_from_a_shape_template_restores_every_leaf(tmp_path, backbo
         [x + jax.random.normal(k, x.shape, x.dtype) for x, k in zip(leaves, keys, strict=True)],
     )
     model = eqx.combine(params, static)
-    contexts = np.arange(5 * spec.context_size, dtype=np.float32).reshape(5, -1)
+    contexts = np.arange(5 * run.context_size, dtype=np.float32).reshape(5, -1)
     path = tmp_path / "model.eqx"
     save_model(
         path,
         model,
         contexts,
-        {"training_settings": spec.training_hash(), "num_envs": 5, "state_size": 2},
+        {"training_settings": run.training_hash(), "num_envs": 5, "state_size": 2},
     )
-    loaded, loaded_contexts = load_trained(spec, str(path))
+    loaded, loaded_contexts = load_trained(run, str(path))
     np.testing.assert_array_equal(loaded_contexts, contexts)
     assert jax.tree.structure(loaded) == jax.tree.structure(model)
     for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(model), strict=True):
@@ -148,17 +149,17 @@ def test_load_trained_checks_training_settings_not_adaptation(tmp_path):
     from mixer.io.runs import save_model
 
     cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
-    spec = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
+    run = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
     path = tmp_path / "model.eqx"
     save_model(
         path,
-        build_model(spec, 2),
-        np.zeros((5, spec.context_size), np.float32),
-        {"training_settings": spec.training_hash(), "num_envs": 5, "state_size": 2},
+        build_model(run, 2),
+        np.zeros((5, run.context_size), np.float32),
+        {"training_settings": run.training_hash(), "num_envs": 5, "state_size": 2},
     )
     cfg["models"]["adaptation"]["lr"] *= 10
     adapted = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
-    assert adapted.hash() != spec.hash() and adapted.training_hash() == spec.training_hash()
+    assert adapted.hash() != run.hash() and adapted.training_hash() == run.training_hash()
     load_trained(adapted, str(path))
     cfg["models"]["training"]["inner_steps_weights"] += 1
     retrained = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)

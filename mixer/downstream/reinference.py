@@ -19,7 +19,7 @@ __all__ = ["reinfer_contexts", "adaptation_convergence"]
 
 
 def reinfer_contexts(
-    spec: RunSpec, model: MixER, parts: Sequence[EnvData], *, steps: int
+    run: RunSpec, model: MixER, parts: Sequence[EnvData], *, steps: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Contexts of every series of ``parts`` by ONE adaptation call of the frozen model.
 
@@ -29,7 +29,7 @@ def reinfer_contexts(
     one population.  The co-trained contexts are deliberately not an input.
 
     Args:
-        spec: the run's ``RunSpec``.
+        run: the run's ``RunSpec``.
         model: the trained ``MixER``.
         parts: ``EnvData`` splits (same time grid length), concatenated in order.
         steps: adaptation steps (enough to converge; see :func:`adaptation_convergence`).
@@ -48,8 +48,8 @@ def reinfer_contexts(
     if len(lengths) != 1:
         raise ValueError(f"splits have different series lengths {sorted(lengths)}")
     data = EnvData(x=jnp.concatenate([p.x for p in parts]), t=jnp.concatenate([p.t for p in parts]))
-    adapt_cfg = dataclasses.replace(spec.adapt, steps=int(steps))
-    contexts, losses = adapt_run(dataclasses.replace(spec, adapt=adapt_cfg), model, data)
+    adapt_cfg = dataclasses.replace(run.adapt, steps=int(steps))
+    contexts, losses = adapt_run(dataclasses.replace(run, adapt=adapt_cfg), model, data)
     return np.asarray(contexts), np.asarray(losses)
 
 

@@ -112,8 +112,8 @@ def load_checkpoint(path: str | os.PathLike, template: Any) -> Checkpoint:
     with open(path, "rb") as f:
         header = _read_header(f)
         like_arrays = {
-            name: np.zeros(spec["shape"], dtype=np.dtype(spec["dtype"]))
-            for name, spec in header["arrays"].items()
+            name: np.zeros(layout["shape"], dtype=np.dtype(layout["dtype"]))
+            for name, layout in header["arrays"].items()
         }
         loaded, arrays = eqx.tree_deserialise_leaves(f, (_encode(template), like_arrays))
         if f.read(1):

@@ -27,12 +27,12 @@ def _check_probs(probs: np.ndarray) -> np.ndarray:
     return probs
 
 
-def route_counts(routes: np.ndarray, n_experts: int) -> np.ndarray:
-    """Number of environments routed to each of ``n_experts`` experts (zeros included)."""
+def route_counts(routes: np.ndarray, num_experts: int) -> np.ndarray:
+    """Number of environments routed to each of ``num_experts`` experts (zeros included)."""
     routes = np.asarray(routes)
-    if routes.ndim != 1 or np.any(routes < 0) or np.any(routes >= n_experts):
-        raise ValueError(f"routes must be a 1-D array of expert indices in [0, {n_experts})")
-    return np.bincount(routes.astype(int), minlength=n_experts)
+    if routes.ndim != 1 or np.any(routes < 0) or np.any(routes >= num_experts):
+        raise ValueError(f"routes must be a 1-D array of expert indices in [0, {num_experts})")
+    return np.bincount(routes.astype(int), minlength=num_experts)
 
 
 def plot_gate_heatmap_histogram(
@@ -53,19 +53,19 @@ def plot_gate_heatmap_histogram(
     Axes: heatmap, histogram, colour bar.
     """
     probs = _check_probs(probs)
-    n_env, n_exp = probs.shape
-    if len(routes) != n_env:
-        raise ValueError(f"routes has {len(routes)} entries for {n_env} environments")
-    if families is not None and len(families) != n_env:
-        raise ValueError(f"families has {len(families)} entries for {n_env} environments")
-    fig = Figure(figsize=(max(6.0, 0.05 * n_env + 3), 5.5), layout="constrained")
+    num_envs, num_experts = probs.shape
+    if len(routes) != num_envs:
+        raise ValueError(f"routes has {len(routes)} entries for {num_envs} environments")
+    if families is not None and len(families) != num_envs:
+        raise ValueError(f"families has {len(families)} entries for {num_envs} environments")
+    fig = Figure(figsize=(max(6.0, 0.05 * num_envs + 3), 5.5), layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, height_ratios=[1.4, 1.0])
-    order, blocks = family_order(list(families) if families is not None else ["all"] * n_env)
+    order, blocks = family_order(list(families) if families is not None else ["all"] * num_envs)
     image = top.imshow(
         probs[order].T, aspect="auto", cmap=_CMAP, vmin=0, vmax=1, interpolation="nearest"
     )
-    top.set_yticks(range(n_exp))
+    top.set_yticks(range(num_experts))
     top.set_ylabel("expert")
     if families is None:
         top.set_xlabel("environment")
@@ -75,8 +75,8 @@ def plot_gate_heatmap_histogram(
         top.xaxis.set_label_position("top")
         top.set_xlabel("environment (grouped by family)")
     fig.colorbar(image, ax=top, label="gate probability")
-    bottom.bar(range(n_exp), route_counts(routes, n_exp), color="C0")
-    bottom.set_xticks(range(n_exp))
+    bottom.bar(range(num_experts), route_counts(routes, num_experts), color="C0")
+    bottom.set_xticks(range(num_experts))
     bottom.set_xlabel("expert")
     bottom.set_ylabel("environments routed")
     fig.suptitle(title)

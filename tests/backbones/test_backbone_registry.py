@@ -1,31 +1,41 @@
-"""The registry: names, option validation, and the active parameter count."""
+"""The registry: config names to classes, option validation, and the active parameter count."""
 
 from __future__ import annotations
 
 import inspect
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import pytest
 
+from mixer.backbones.base import AbstractBackbone
 from mixer.backbones.mlp import layer_sizes
 from mixer.backbones.registry import BACKBONES, backbone_options, count_params, make_backbone
 
 KEY = jax.random.key(0)
 
 
-def test_registered_names():
-    assert sorted(BACKBONES) == ["cavia", "coda", "geps", "ncf", "plrnn"]
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_every_registered_name_builds_its_class(name):
+    model = make_backbone(name, 2, 3, {}, key=KEY)
+    assert type(model) is BACKBONES[name] and isinstance(model, AbstractBackbone)
 
 
-def test_unknown_backbone_is_named():
-    with pytest.raises(ValueError, match="'transformer'"):
-        make_backbone("transformer", 2, 2, {}, key=KEY)
+def test_unknown_backbone_is_named_with_the_choices():
+    for call in (
+        lambda: make_backbone("transformer", 2, 2, {}, key=KEY),
+        lambda: backbone_options("transformer"),
+    ):
+        with pytest.raises(ValueError, match="'transformer'") as err:
+            call()
+        assert all(repr(name) in str(err.value) for name in BACKBONES), str(err.value)
 
 
-def test_unknown_option_is_named():
-    with pytest.raises(ValueError, match="'widht'.*'ncf'"):
+def test_unknown_option_is_named_with_the_allowed_keys():
+    with pytest.raises(ValueError, match="'widht'.*'ncf'") as err:
         make_backbone("ncf", 2, 2, {"widht": 8}, key=KEY)
+    assert all(repr(key) in str(err.value) for key in backbone_options("ncf"))
 
 
 def test_options_reach_the_constructor():
@@ -36,13 +46,20 @@ def test_options_reach_the_constructor():
     assert len(default.root.weights) == backbone_options("geps")["depth"] + 1
 
 
-def test_every_option_has_a_default():
-    for name in BACKBONES:
-        options = backbone_options(name)
-        assert options and "key" not in options, name
-        assert all(v is not inspect.Parameter.empty for v in options.values()), name
-    assert backbone_options("ncf")["taylor_order"] == 2
-    assert backbone_options("plrnn")["hidden"] == 16 and backbone_options("plrnn")["alpha"] == 0.5
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_the_reported_options_are_the_ones_a_missing_key_takes(name):
+    """``backbone_options`` lists every option with the value a config without it gets: the
+    model built from them explicitly is the one built from an empty section."""
+    options = backbone_options(name)
+    assert options and "key" not in options
+    assert all(v is not inspect.Parameter.empty for v in options.values())
+    explicit = make_backbone(name, 2, 3, options, key=KEY)
+    implicit = make_backbone(name, 2, 3, {}, key=KEY)
+    assert jax.tree.structure(explicit) == jax.tree.structure(implicit)
+    assert all(
+        bool(jnp.array_equal(a, b)) if eqx.is_array(a) else a == b
+        for a, b in zip(jax.tree.leaves(explicit), jax.tree.leaves(implicit), strict=True)
+    )
 
 
 def _mlp_count(in_size, out_size, width, depth):

@@ -31,7 +31,7 @@ def config():
     return validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
 
 
-def spec(cfg=None, seed=0):
+def lv_run(cfg=None, seed=0):
     cfg = config() if cfg is None else cfg
     return run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", seed)
 
@@ -46,18 +46,18 @@ def key(run, train=None, val=None):
 
 
 def test_key_covers_data_seed_settings_and_code_but_not_adaptation():
-    base = key(spec())
+    base = key(lv_run())
     cfg = config()
     cfg["models"]["adaptation"]["lr"] *= 10
     cfg["models"]["adaptation"]["steps"] += 1
-    assert key(spec(cfg)) == base  # adaptation settings: same key, the checkpoint is reused
+    assert key(lv_run(cfg)) == base  # adaptation settings: same key, the checkpoint is reused
     cfg = config()
     cfg["models"]["training"]["inner_steps_weights"] += 1
     changed = {
-        "train data": key(spec(), train=data(1e-3)),
-        "val data": key(spec(), val=data(1.0)),
-        "run seed": key(spec(seed=1)),
-        "training settings": key(spec(cfg)),
+        "train data": key(lv_run(), train=data(1e-3)),
+        "val data": key(lv_run(), val=data(1.0)),
+        "run seed": key(lv_run(seed=1)),
+        "training settings": key(lv_run(cfg)),
         "code": dataclasses.replace(base, code="beef"),
     }
     for what, other in changed.items():
@@ -98,11 +98,11 @@ def test_changed_data_starts_fresh_and_names_the_stale_folder(tmp_path, caplog):
     """A finished run's checkpoint is not resumed after the data (or seed) changed: the new key
     names another, empty folder, and the log names the stale one in one line."""
     root = tmp_path / "checkpoints"
-    old = key(spec())
+    old = key(lv_run())
     finished = checkpoint_dir(root, old)
     finished.mkdir(parents=True)
     (finished / "checkpoint.eqx").write_bytes(b"finished run")
-    for new in (key(spec(), train=data(2.0)), key(spec(seed=3))):
+    for new in (key(lv_run(), train=data(2.0)), key(lv_run(seed=3))):
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="mixer"):
             path = checkpoint_dir(root, new)

@@ -25,13 +25,70 @@ def test_shipped_configs_are_valid(name):
     assert cfg["scale"] in {"test", "default", "paper"}
 
 
-def test_defaults_are_filled_from_the_schema():
+def _schema_defaults(schema, path=()):
+    """(key path, default) of every value the filling sets: the defaults of keys inside
+    objects, and a section of overrides (``x-overrides``) as a whole (its own default only)."""
+    for key, sub in schema.get("properties", {}).items():
+        filled_inside = sub.get("type") == "object" and not sub.get("x-overrides", False)
+        if filled_inside:
+            yield from _schema_defaults(sub, (*path, key))
+        elif "default" in sub:
+            yield (*path, key), sub["default"]
+
+
+def _get(cfg, path):
+    for key in path:
+        cfg = cfg[key]
+    return cfg
+
+
+def test_every_schema_default_is_filled_into_an_empty_config():
     cfg = validate_config({}, SCHEMA)
-    assert cfg["seed"] == 2026
-    assert cfg["data"]["odebench10b"]["train_envs_per_family"] == 16
-    assert cfg["data"]["odebench2"]["n_ics"]["test"] == 32
-    assert cfg["data"]["go"]["n_traj"]["train"] == 32
-    assert cfg["simulation"]["rtol"] == 1e-10
+    defaults = list(_schema_defaults(SCHEMA))
+    assert len(defaults) > 100  # the walk reaches the nested sections
+    missing = {".".join(path): value for path, value in defaults if _get(cfg, path) != value}
+    assert not missing
+
+
+def test_given_values_win_and_their_missing_siblings_are_filled():
+    given = {"seed": 7, "data": {"go": {"n_traj": {"train": 3}}}}
+    cfg = validate_config(copy.deepcopy(given), SCHEMA)
+    assert cfg["seed"] == 7 and cfg["data"]["go"]["n_traj"]["train"] == 3
+    n_traj = _section("data", "go", "n_traj")
+    for split in set(n_traj) - {"train"}:
+        assert cfg["data"]["go"]["n_traj"][split] == n_traj[split]["default"], split
+    assert cfg["data"]["lv"] == validate_config({}, SCHEMA)["data"]["lv"]
+
+
+def test_override_sections_get_no_defaults_of_their_own():
+    """An experiment's `training` holds only the keys given: a filled-in default would
+    override models.training for every run of it."""
+    cfg = validate_config({"experiments": {"lv": {"training": {"outer_steps": 3}}}}, SCHEMA)
+    assert cfg["experiments"]["lv"]["training"] == {"outer_steps": 3}
+    assert cfg["experiments"]["go"]["training_by_backbone"] == {}
+
+
+def test_filled_defaults_are_copies_of_the_schema_s():
+    cfg = validate_config({}, SCHEMA)
+    cfg["datasets"].remove("lv")
+    assert "lv" in SCHEMA["properties"]["datasets"]["default"]
+    assert "lv" in validate_config({}, SCHEMA)["datasets"]
+
+
+def test_a_backbone_option_in_the_config_changes_the_built_model():
+    from mixer.experiment import build_model, run_spec
+
+    def root_width(cfg):
+        run = run_spec(cfg["models"], cfg["experiments"]["lv"], "geps", "mixer3", 0)
+        return build_model(run, 2).experts.root.weights[0].shape[1]
+
+    cfg = validate_config({}, SCHEMA)
+    default = root_width(cfg)
+    cfg["models"]["backbones"]["geps"]["width"] = default + 3
+    assert root_width(cfg) == default + 3
+    override = {"backbone_options": {"geps": {"width": default + 1}}}
+    cfg = validate_config({"experiments": {"lv": override}}, SCHEMA)
+    assert root_width(cfg) == default + 1
 
 
 def test_unknown_key_is_named_with_a_suggestion():
@@ -90,12 +147,12 @@ def test_scale_configs_replace_every_default_run_override(
     cfg = validate_config(merged, SCHEMA)
     for exp_name, exp in cfg["experiments"].items():
         for backbone, variant, seed in experiment_runs(exp):
-            spec = run_spec(cfg["models"], exp, backbone, variant, seed)
+            run = run_spec(cfg["models"], exp, backbone, variant, seed)
             where = f"{name}: {exp_name}/{backbone}/{variant}"
-            assert spec.train.outer_steps == outer_steps, where
-            assert spec.train.gate_update_every == gate_every, where
-            assert spec.train.gate_warmup == gate_warmup, where
-            assert spec.train.batch_size is None, where
+            assert run.train.outer_steps == outer_steps, where
+            assert run.train.gate_update_every == gate_every, where
+            assert run.train.gate_warmup == gate_warmup, where
+            assert run.train.batch_size is None, where
 
 
 def test_sccts_from_a_file_needs_its_path():
@@ -269,7 +326,7 @@ def test_data_defaults_equal_the_dataset_specs(name):
     default = default_spec(name)
     section = dict(cfg["data"][name])
     if hasattr(default, "integrator"):
-        section.update(cfg["simulation"])  # as the workflow gives it (rules/common.smk)
+        section.update(cfg["simulation"])  # as the workflow gives it (WorkflowPlan.dataset_section)
     spec = spec_from_config(name, section)
     if isinstance(spec, GenDynSpec) and isinstance(default, GenDynSpec):
         assert spec.counts(name) == default.counts(name)  # explicit counts vs the table's
