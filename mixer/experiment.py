@@ -8,7 +8,6 @@ of Snakemake; file formats live in ``mixer.io.runs``.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +31,7 @@ from mixer.metrics import (
     routing_purity,
     tprmse,
 )
+from mixer.run_id import RunId, parse_variant
 from mixer.solve import SolverConfig
 from mixer.train import FitResult, fit
 from mixer.train_config import TrainConfig
@@ -48,16 +48,6 @@ __all__ = [
     "adapt_run",
     "load_trained",
 ]
-
-_VARIANT = re.compile(r"^(mixer|naive)(\d+)$")
-
-
-def parse_variant(name: str) -> tuple[int, bool]:
-    """``mixer2`` -> (2, False) (MixER-2); ``naive2`` -> (2, True) (MixER-2†, gradient gate)."""
-    match = _VARIANT.match(name)
-    if match is None or int(match.group(2)) < 1:
-        raise ValueError(f"variant {name!r} is not 'mixer<M>' or 'naive<M>' with M >= 1")
-    return int(match.group(2)), match.group(1) == "naive"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +74,10 @@ class RunSpec:
     def naive(self) -> bool:
         """Whether the gate is trained by gradient descent (MixER-M†)."""
         return parse_variant(self.variant)[1]
+
+    def identity(self, experiment: str) -> RunId:
+        """The run's identity within ``experiment`` (what its result files record)."""
+        return RunId(experiment, self.dataset, self.backbone, self.variant, self.seed)
 
     def hash(self) -> str:
         """Stable hash of the whole spec, adaptation settings included."""

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from mixer.run_id import parse_variant
+
 __all__ = [
     "backbone_label",
     "variant_label",
@@ -48,8 +50,8 @@ def backbone_label(backbone: str) -> str:
 
 def variant_label(variant: str) -> str:
     """``mixer2`` -> ``MixER-2``; ``naive2`` -> ``MixER-2†``."""
-    kind, m = ("naive", variant[5:]) if variant.startswith("naive") else ("mixer", variant[5:])
-    return f"MixER-{m}†" if kind == "naive" else f"MixER-{m}"
+    num_experts, naive = parse_variant(variant)
+    return f"MixER-{num_experts}†" if naive else f"MixER-{num_experts}"
 
 
 def summarise(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:

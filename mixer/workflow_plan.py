@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from mixer.data.registry import epilepsy2_available, split_names
-from mixer.experiment import RunSpec, experiment_runs, parse_variant, run_spec
+from mixer.experiment import RunSpec, experiment_runs, run_spec
+from mixer.run_id import RUN_DIR, parse_variant
 
 __all__ = [
     "CLAIMS_TABLES",
@@ -33,9 +34,6 @@ __all__ = [
 ]
 
 RESULTS = Path("results")
-
-#: One run's folder; the wildcards are the run's experiment, backbone, variant and seed.
-RUN_DIR = "results/runs/{experiment}/{backbone}/{variant}/seed{seed}"
 
 #: The experiments sharing Table 4 and Fig. 9.
 TABLE4_EXPERIMENTS: tuple[str, ...] = ("lv", "go", "sm")

@@ -8,6 +8,7 @@ import yaml
 
 from mixer.config import ConfigError, validate_config
 from mixer.jobenv import apply_job_environment
+from mixer.run_id import VARIANT_PATTERN
 from mixer.workflow_plan import (
     RUN_DIR,
     PlanError,
@@ -44,7 +45,7 @@ wildcard_constraints:
     # results/tables/claims.{csv,md} (rules/claims.smk) is not an experiment's table
     experiment="|".join(sorted(config["experiments"])),
     backbone="[a-z]+",
-    variant="(mixer|naive)[0-9]+",
+    variant=VARIANT_PATTERN,
     seed="[0-9]+",
 
 

@@ -27,6 +27,7 @@ write_json(
     sm.output[0],
     {
         "split": "adapt_test",
+        "run": run.identity(sm.params.run["experiment"]).as_dict(),
         "adapt_seconds": seconds,
         "final_adapt_loss": np.asarray(losses[-1]).tolist(),
         "contexts": np.asarray(contexts).tolist(),

@@ -23,7 +23,8 @@ result = score(
     run.train.solver,
     traj_chunk=val_traj,
 )
-write_json(sm.output[0], {"split": "test", **result})
+identity = run.identity(sm.params.run["experiment"]).as_dict()
+write_json(sm.output[0], {"split": "test", "run": identity, **result})
 warn_nonfinite(log, label, "test", result)
 log_to_run(
     tracking_reference(sm.input.model),

@@ -1,11 +1,9 @@
 """Rule script: Fig. 5 (one run: gate heatmap + routed-expert histogram) or Fig. 9 (one gate
 heatmap per dataset), from routing.json files."""
 
-from pathlib import Path
-
 import numpy as np
 
-from mixer.io.runs import read_json, run_ids
+from mixer.io.runs import read_json, run_identity, run_ids
 from mixer.plotting.gating import plot_gate_heatmap_histogram, plot_gate_heatmaps
 from mixer.plotting.labels import family_names
 from mixer.runlog import configure_logging
@@ -29,7 +27,9 @@ if sm.params.kind == "fig5":
         family_names(sm.params.dataset),
     )
 else:
-    panels = {Path(p).parts[-5].upper(): np.asarray(read_json(p)["gate_probs"]) for p in sm.input}
+    panels = {
+        run_identity(p).experiment.upper(): np.asarray(read_json(p)["gate_probs"]) for p in sm.input
+    }
     ids = run_ids(sm.input[0])
     fig = plot_gate_heatmaps(
         panels,

@@ -13,7 +13,8 @@ log = configure_logging(sm.log[0], run=label)
 model, contexts = load_trained(run, sm.input.model)
 families = read_dataset(sm.input.train)["family"].values
 result = routing_summary(model, contexts, families)
-write_json(sm.output[0], {"families": families.tolist(), **result})
+identity = run.identity(sm.params.run["experiment"]).as_dict()
+write_json(sm.output[0], {"run": identity, "families": families.tolist(), **result})
 log_to_run(
     tracking_reference(sm.input.model),
     {

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mixer.io.runs import runs_frame
+from mixer.io.runs import run_identity, runs_frame
 from mixer.paper_tables import table4, table4_markdown, table4_note, tidy_table
 from mixer.runlog import configure_logging
 from mixer.tables import html_document, summarise
@@ -16,7 +16,7 @@ UNITS = {"LV": 1e-5, "GO": 1e-4, "SM": 1e-3}  # the paper's units
 METRICS = ["test_mse", "adapt_mse", "active_params"]
 summaries, tidy = {}, []
 for experiment in sm.params.experiments:
-    paths = [p for p in sm.input if Path(p).parts[-5] == experiment]
+    paths = [p for p in sm.input if run_identity(p).experiment == experiment]
     name = experiment.upper()
     summaries[name] = summarise(runs_frame(paths, METRICS), METRICS)
     tidy.append(tidy_table(summaries[name], METRICS).assign(dataset=name))

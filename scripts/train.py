@@ -28,6 +28,7 @@ train_ds = read_dataset(sm.input.train)
 train, val = EnvData.from_dataset(train_ds), EnvData.from_dataset(read_dataset(sm.input.val))
 key = training_key(run.training_hash(), train, val)  # data, seed, settings, code (not adaptation)
 record.update(key.metadata())
+identity = run.identity(experiment)  # recorded in every result file of the run
 run_dir = Path(sm.output.model).parent
 checkpoints = checkpoint_dir(run_dir / "checkpoints", key)  # logs stale folders of other keys
 keep_attempts(log, sm.log[0], checkpoints / "train.log")  # train.log: every attempt
@@ -61,6 +62,7 @@ with tracker:
             "num_envs": train.num_envs,
             "state_size": int(train.x.shape[-1]),
             "tracking": tracker.reference(),
+            "run": identity.as_dict(),
             **record,
         },
     )
@@ -70,13 +72,14 @@ with tracker:
         result.history,
         np.asarray(result.contexts),
         families,
-        {"best_step": result.best_step, **record},
+        {"best_step": result.best_step, "run": identity.to_json(), **record},
     )
     summary = {
         "best_step": result.best_step,
         "best_val_rel_mse": result.best_val_rel_mse,
         "train_seconds": result.train_seconds,
         "active_params": active_param_count(result.model),
+        "run": identity.as_dict(),
         **tracker.reference(),
         **record,
     }

@@ -15,6 +15,7 @@ import xarray as xr
 from mixer.history import History
 from mixer.io.checkpoints import load_checkpoint, read_metadata, save_checkpoint
 from mixer.io.datasets import read_dataset, write_dataset
+from mixer.run_id import RunId
 
 if TYPE_CHECKING:  # pandas is imported by runs_frame only
     import pandas as pd
@@ -27,6 +28,7 @@ __all__ = [
     "read_json",
     "write_history",
     "read_history",
+    "run_identity",
     "run_ids",
     "runs_frame",
 ]
@@ -130,18 +132,37 @@ def read_history(path: str | os.PathLike) -> xr.Dataset:
     return read_dataset(path)
 
 
+def run_identity(path: str | os.PathLike) -> RunId:
+    """The run a result file belongs to, as the file records it: the ``"run"`` entry of a
+    JSON file, the ``run`` attribute of a Zarr history, the ``run`` metadata of a model file.
+    Files written before results recorded their run fall back to the run folder's path
+    (``RunId.from_path``; dataset unknown)."""
+    stored: Any = None
+    suffix = Path(path).suffix
+    if suffix == ".json":
+        stored = read_json(path).get("run")
+    elif suffix == ".zarr":
+        stored = read_dataset(path).attrs.get("run")
+    elif suffix == ".eqx":
+        stored = read_metadata(path).get("run")
+    return _stored_identity(stored, path)
+
+
+def _stored_identity(stored: Any, path: str | os.PathLike) -> RunId:
+    if stored is None:
+        return RunId.from_path(path)
+    return RunId.from_json(stored) if isinstance(stored, str) else RunId.from_dict(stored)
+
+
 def run_ids(path: str | os.PathLike) -> dict[str, Any]:
-    """``{backbone, variant, seed}`` of a file inside a run folder
-    ``.../{backbone}/{variant}/seed{seed}/<file>``."""
-    folders = Path(path).parts[-4:-1]
-    if len(folders) != 3 or not folders[2].startswith("seed") or not folders[2][4:].isdigit():
-        raise ValueError(f"{path} is not inside a run folder .../backbone/variant/seed<N>/")
-    backbone, variant, seed = folders
-    return {"backbone": backbone, "variant": variant, "seed": int(seed[4:])}
+    """``{backbone, variant, seed}`` of a result file (from :func:`run_identity`)."""
+    run = run_identity(path)
+    return {"backbone": run.backbone, "variant": run.variant, "seed": run.seed}
 
 
 def runs_frame(paths: list[str], metrics: list[str]) -> pd.DataFrame:
-    """One row per run JSON file: backbone, variant, seed and the given metrics."""
+    """One row per run JSON file: backbone, variant, seed (the run the file records) and the
+    given metrics."""
     import pandas as pd
 
     rows = []
@@ -150,5 +171,7 @@ def runs_frame(paths: list[str], metrics: list[str]) -> pd.DataFrame:
         missing = [m for m in metrics if m not in record]
         if missing:
             raise KeyError(f"{path} lacks the metric(s) {missing}")
-        rows.append({**run_ids(path), **{m: record[m] for m in metrics}})
+        run = _stored_identity(record.get("run"), path)
+        ids = {"backbone": run.backbone, "variant": run.variant, "seed": run.seed}
+        rows.append({**ids, **{m: record[m] for m in metrics}})
     return pd.DataFrame(rows)

@@ -15,6 +15,7 @@ from mixer.io.runs import (
     load_model,
     read_history,
     read_json,
+    run_identity,
     run_ids,
     runs_frame,
     save_model,
@@ -22,6 +23,7 @@ from mixer.io.runs import (
     write_history,
     write_json,
 )
+from mixer.run_id import RunId
 
 
 def test_json_round_trip_converts_numpy_and_writes_non_finite_as_null(tmp_path):
@@ -111,13 +113,40 @@ def test_model_round_trip_and_tracking_reference(tmp_path):
     assert tracking_reference(tmp_path / "t.eqx") == where
 
 
-def test_run_ids_reads_backbone_variant_and_seed_from_the_run_folder(tmp_path):
-    path = "results/runs/lv/geps/mixer3/seed12/metrics.json"
-    assert run_ids(path) == {"backbone": "geps", "variant": "mixer3", "seed": 12}
-    assert run_ids(tmp_path / "cavia" / "naive2" / "seed0" / "x.json")["seed"] == 0
-    for bad in ("results/runs/lv/geps/mixer3/metrics.json", "metrics.json", "a/b/seedX/m.json"):
-        with pytest.raises(ValueError, match="not inside a run folder"):
-            run_ids(bad)
+def test_run_identity_is_read_from_the_file_and_else_from_the_run_folder(tmp_path):
+    recorded = RunId("lv", "lv", "geps", "mixer3", 12)
+    folder = tmp_path / "results" / "runs" / "elsewhere" / "x" / "naive2" / "seed0"
+    write_json(folder / "metrics.json", {"run": recorded.as_dict(), "rel_mse": 1.0})
+    assert run_identity(folder / "metrics.json") == recorded  # the file's record wins
+    assert run_ids(folder / "metrics.json") == {"backbone": "geps", "variant": "mixer3", "seed": 12}
+    write_json(folder / "old.json", {"rel_mse": 1.0})  # written before files recorded their run
+    assert run_identity(folder / "old.json") == RunId("elsewhere", None, "x", "naive2", 0)
+    write_json(tmp_path / "metrics.json", {"rel_mse": 1.0})
+    with pytest.raises(ValueError, match="not inside a run folder"):
+        run_identity(tmp_path / "metrics.json")
+
+
+def test_run_identity_of_a_history_and_a_model_file(tmp_path):
+    recorded = RunId("odebench2", "odebench2", "ncf", "naive2", 1)
+    n, e = 2, 3
+    hist = History(
+        step=np.arange(n),
+        train_loss=np.ones(n),
+        loss_weights=np.ones(n),
+        loss_contexts=np.ones(n),
+        lr_weights=np.ones(n),
+        val_rel_mse=np.ones(n),
+        gate_empty=np.zeros(n),
+        wall_seconds=np.ones(n),
+        gate_step=np.array([0]),
+        gate_probs=np.full((1, e, 2), 0.5),
+        routed=np.zeros((1, e), int),
+    )
+    path = tmp_path / "h.zarr"
+    write_history(
+        path, hist, np.zeros((e, 4)), np.array(["a", "b", "a"]), {"run": recorded.to_json()}
+    )
+    assert run_identity(path) == recorded
 
 
 def test_runs_frame_has_one_row_per_file_and_names_a_missing_metric(tmp_path):
