@@ -126,26 +126,12 @@ def test_run_identity_is_read_from_the_file_and_else_from_the_run_folder(tmp_pat
         run_identity(tmp_path / "metrics.json")
 
 
-def test_run_identity_of_a_history_and_a_model_file(tmp_path):
+def test_run_identity_of_a_history(tmp_path):
     recorded = RunId("odebench2", "odebench2", "ncf", "naive2", 1)
-    n, e = 2, 3
-    hist = History(
-        step=np.arange(n),
-        train_loss=np.ones(n),
-        loss_weights=np.ones(n),
-        loss_contexts=np.ones(n),
-        lr_weights=np.ones(n),
-        val_rel_mse=np.ones(n),
-        gate_empty=np.zeros(n),
-        wall_seconds=np.ones(n),
-        gate_step=np.array([0]),
-        gate_probs=np.full((1, e, 2), 0.5),
-        routed=np.zeros((1, e), int),
-    )
+    hist = _history()
+    e = hist.gate_probs.shape[1]
     path = tmp_path / "h.zarr"
-    write_history(
-        path, hist, np.zeros((e, 4)), np.array(["a", "b", "a"]), {"run": recorded.to_json()}
-    )
+    write_history(path, hist, np.zeros((e, 4)), np.array(["a"] * e), {"run": recorded.to_json()})
     assert run_identity(path) == recorded
 
 
