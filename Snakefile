@@ -4,6 +4,8 @@
 
 from snakemake.utils import min_version
 
+from mixer.data.registry import DATASET_NAMES
+
 min_version("9.0")
 
 
@@ -37,7 +39,7 @@ rule data:
 # One target per experiment (e.g. `snakemake odebench10b`); lv, go and sm share Table 4 and
 # Fig. 9, so each of them builds both from the enabled ones. Asking for an experiment this
 # config does not build stops with the reason (WorkflowPlan.target_inputs, mixer/workflow_plan.py).
-for _name in ("odebench2", "odebench10a", "odebench10b", "lv", "go", "sm", "sccts", "epilepsy2"):
+for _name in DATASET_NAMES:  # an experiment is named after its dataset
 
     rule:
         name:

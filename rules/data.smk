@@ -1,6 +1,7 @@
 # Data stage: simulate or load every dataset into results/data/{dataset}/{split}.zarr.
 
-IVP_SPLITS = ["train", "val", "test", "adapt_train", "adapt_test"]
+from mixer.data.registry import IVP_DATASETS
+from mixer.data.splits import IVP_SPLITS
 
 
 rule simulate_ivp:
@@ -8,13 +9,13 @@ rule simulate_ivp:
     output:
         [directory(f"results/data/{{dataset}}/{split}.zarr") for split in IVP_SPLITS],
     wildcard_constraints:
-        dataset="odebench2|odebench10a|odebench10b|lv|go|sm",
+        dataset="|".join(IVP_DATASETS),
     params:
         name=lambda wc: wc.dataset,
         spec=lambda wc: PLAN.dataset_section(wc.dataset),
         seed=config["seed"],
         scale=config["scale"],
-        splits=IVP_SPLITS,
+        splits=list(IVP_SPLITS),
     log:
         "results/logs/data/{dataset}.log",
     threads: 2

@@ -20,13 +20,14 @@ from mixer.data.sccts import SccTsSpec, generate_sccts
 from mixer.data.splits import IVP_SPLITS, SplitCounts
 
 __all__ = [
-    "DATASET_NAMES",
     "DatasetSpec",
     "Epilepsy2Spec",
     "INTEGRATOR_KEYS",
     "GenDynSpec",
     "OdeBenchSpec",
     "SccTsSpec",
+    "DATASET_NAMES",
+    "IVP_DATASETS",
     "SplitCounts",
     "build_dataset",
     "default_spec",
@@ -38,6 +39,9 @@ __all__ = [
 DATASET_NAMES: tuple[str, ...] = (
     "odebench2", "odebench10a", "odebench10b", "lv", "go", "sm", "sccts", "epilepsy2",
 )  # fmt: skip
+
+IVP_DATASETS: tuple[str, ...] = (*ODEBENCH_SETS, *GENDYN_NAMES)
+"""The datasets simulated as initial-value problems (the ``simulate_ivp`` rule)."""
 
 DatasetSpec = OdeBenchSpec | GenDynSpec | SccTsSpec | Epilepsy2Spec
 
