@@ -86,6 +86,7 @@ def _history(steps: int = 6) -> History:
         np.full(steps, 1e-3),
         val,
         np.zeros(steps, int),
+        np.cumsum(np.full(steps, 0.5)),
         np.array([0, steps - 1]),
         gate,
         gate.argmax(-1),
