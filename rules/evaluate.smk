@@ -2,13 +2,17 @@
 
 
 rule evaluate:
-    """Test-split metrics of the trained model with the trained contexts (TRAIN columns)."""
+    """Test-split metrics of the trained model with the trained contexts (TRAIN columns), and
+    the routing of the training environments (experts, gate probabilities, purity, ARI): one
+    job loads the model once for both."""
     input:
         model=f"{RUN_DIR}/model.eqx",
+        train="results/data/{experiment}/train.zarr",
         test="results/data/{experiment}/test.zarr",
         val=val_input,
     output:
-        f"{RUN_DIR}/eval.json",
+        eval=f"{RUN_DIR}/eval.json",
+        routing=f"{RUN_DIR}/routing.json",
     params:
         run=run_params,
     log:
@@ -38,26 +42,11 @@ rule adapt:
         "../scripts/adapt.py"
 
 
-rule routing:
-    """Routing of the training environments: experts, gate probabilities, purity and ARI."""
+rule run_metrics:
+    """Gather one run's results into metrics.json (with provenance) and add the test,
+    adaptation and routing metrics to the run's MLflow run (one store write per run)."""
     input:
         model=f"{RUN_DIR}/model.eqx",
-        train="results/data/{experiment}/train.zarr",
-    output:
-        f"{RUN_DIR}/routing.json",
-    params:
-        run=run_params,
-    log:
-        f"{RUN_DIR}/routing.log",
-    conda:
-        "../environment.yml"
-    script:
-        "../scripts/routing.py"
-
-
-rule run_metrics:
-    """Gather one run's results into metrics.json (with provenance)."""
-    input:
         train=f"{RUN_DIR}/train.json",
         eval=f"{RUN_DIR}/eval.json",
         adapt=f"{RUN_DIR}/adapt.json",

@@ -7,9 +7,8 @@ import numpy as np
 from mixer.envdata import EnvData
 from mixer.experiment import adapt_run, load_trained, routing_summary, score
 from mixer.io.datasets import read_dataset
-from mixer.io.runs import tracking_reference, write_json
+from mixer.io.runs import write_json
 from mixer.runlog import configure_logging, run_label, warn_nonfinite
-from mixer.tracking import log_to_run
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 run = sm.params.run["spec"]
@@ -36,16 +35,6 @@ write_json(
     },
 )
 warn_nonfinite(log, label, "adapt_test", result)
-log_to_run(
-    tracking_reference(sm.input.model),
-    {
-        "adapt/rel_mse": result["rel_mse"],
-        "adapt/mse": result["mse"],
-        "adapt/tprmse": result["tprmse"],
-        "adapt/seconds": seconds,
-    },
-    tags={"adapt/finite": result["finite"]},
-)
 log.info(
     "adapted %d envs in %.1f s; adapt_test rel. MSE %.4g",
     contexts.shape[0],

@@ -1,7 +1,9 @@
-"""Rule script: one run's metrics.json (summary of train, test, adaptation and routing)."""
+"""Rule script: one run's metrics.json (summary of train, test, adaptation and routing), and the
+same test, adaptation and routing metrics added to the run's MLflow run."""
 
-from mixer.io.runs import read_json, write_json
+from mixer.io.runs import read_json, tracking_reference, write_json
 from mixer.runlog import configure_logging, run_label
+from mixer.tracking import log_to_run
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 wc = sm.wildcards
@@ -23,4 +25,22 @@ metrics = {
     "adapt_per_family_rel_mse": adapt["per_family_rel_mse"],
 }
 write_json(sm.output[0], metrics)
+left_out = log_to_run(
+    tracking_reference(sm.input.model),
+    {
+        "test/rel_mse": test["rel_mse"],
+        "test/mse": test["mse"],
+        "test/tprmse": test["tprmse"],
+        "adapt/rel_mse": adapt["rel_mse"],
+        "adapt/mse": adapt["mse"],
+        "adapt/tprmse": adapt["tprmse"],
+        "adapt/seconds": adapt["adapt_seconds"],
+        "routing/purity": routing["purity"],
+        "routing/ari": routing["ari"],
+        "routing/experts_used": routing["experts_used"],
+    },
+    tags={"test/finite": test["finite"], "adapt/finite": adapt["finite"]},
+)
+if left_out:
+    log.warning("not logged to MLflow (unknown or not finite): %s", ", ".join(left_out))
 log.info("wrote %s", sm.output[0])

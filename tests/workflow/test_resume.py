@@ -35,6 +35,7 @@ def _config(path: Path, cache: Path) -> Path:
     config["datasets"] = ["odebench2"]
     config["jax_cache_dir"] = str(cache)
     config["models"]["training"]["outer_steps"] = OUTER_STEPS
+    config["experiments"]["odebench2"]["training"]["outer_steps"] = OUTER_STEPS
     config["experiments"]["odebench2"]["backbones"] = ["geps"]
     path.write_text(yaml.safe_dump(config))
     return path

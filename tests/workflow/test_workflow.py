@@ -88,7 +88,7 @@ def test_adaptation_only_change_plans_no_training_job(tmp_path):
     for split in ("train", "val", "test", "adapt_train", "adapt_test"):
         (work / f"results/data/lv/{split}.zarr").mkdir(parents=True)
     (run / "history.zarr").mkdir(parents=True)
-    for name in ("model.eqx", "train.json", "adapt.json", "eval.json"):
+    for name in ("model.eqx", "train.json", "adapt.json", "eval.json", "routing.json"):
         (run / name).touch()
 
     def snakemake(config_name, *args):
