@@ -4,7 +4,7 @@ Start the test config's `odebench2` target, interrupt it (SIGINT to Snakemake's 
 as Ctrl-C does) during a training job after its first checkpoint, start the same command again
 and compare everything with an uninterrupted run: the tables, the interrupted run's results,
 one MLflow run with the whole curve, a train.log with both attempts, and train_seconds over
-both. The test config is cut to one backbone (three training runs) and 24 outer steps, so that
+both. The test config is cut to one backbone (three training runs) and 120 outer steps, so that
 an interruption after the first checkpoint lands well before the job ends.
 """
 
@@ -27,7 +27,7 @@ from mixer.io.runs import read_json
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-OUTER_STEPS = 24
+OUTER_STEPS = 120
 
 
 def _config(path: Path, cache: Path) -> Path:
