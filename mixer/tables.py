@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Sequence
+from os import PathLike
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +32,10 @@ __all__ = [
     "display_table",
     "to_markdown",
     "count_frame",
+    "count_markdown",
     "html_document",
+    "summary_table",
+    "write_report",
 ]
 
 _BACKBONE = {
@@ -144,6 +149,20 @@ def count_frame(
     return pd.DataFrame(values, index=pd.Index(list(rows), name=corner), columns=list(columns))
 
 
+def count_markdown(frame: pd.DataFrame) -> str:
+    """A :func:`count_frame` as a Markdown table (its index name in the corner cell)."""
+    corner = "" if frame.index.name is None else str(frame.index.name)
+    lines = [
+        "| " + " | ".join([corner, *map(str, frame.columns)]) + " |",
+        "|" + " --- |" * (len(frame.columns) + 1),
+    ]
+    lines += [
+        "| " + " | ".join([str(label), *(str(int(v)) for v in row)]) + " |"
+        for label, row in zip(frame.index, frame.to_numpy(), strict=True)
+    ]
+    return "\n".join(lines) + "\n"
+
+
 _STYLE = (
     "body{font-family:sans-serif;font-size:14px;margin:1em}"
     "table{border-collapse:collapse;margin:0.5em 0 1em}"
@@ -178,3 +197,35 @@ def html_document(title: str, parts: Sequence[str | tuple[str, pd.DataFrame]]) -
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
+
+
+def summary_table(runs: pd.DataFrame, metrics: Sequence[str], scale: str) -> pd.DataFrame:
+    """:func:`summarise` of per-run ``runs`` with a first column ``scale`` (the config's
+    scale name), as every experiment table's CSV stores it."""
+    table = summarise(runs, metrics)
+    table.insert(0, "scale", scale)
+    return table
+
+
+def write_report(
+    table: pd.DataFrame,
+    metrics: dict[str, str],
+    note: str,
+    title: str,
+    outputs: dict[str, str | PathLike],
+    counts: Sequence[tuple[str, str, pd.DataFrame]] = (),
+) -> None:
+    """Write a :func:`summary_table` as CSV, Markdown and HTML (``outputs`` keys ``csv``,
+    ``md``, ``html``): the table, its ``note``, then each count table ``(name, caption,
+    frame)`` under the heading "name: caption" (bold name in Markdown)."""
+    missing = {"csv", "md", "html"} - set(outputs)
+    if missing:
+        raise KeyError(f"write_report needs the output path(s) {sorted(missing)}")
+    table.to_csv(outputs["csv"], index=False)
+    blocks = "".join(
+        f"\n**{name}**: {caption}\n\n{count_markdown(frame)}" for name, caption, frame in counts
+    )
+    Path(outputs["md"]).write_text(to_markdown(table, metrics, note) + blocks, encoding="utf-8")
+    parts: list[str | tuple[str, pd.DataFrame]] = [("", display_table(table, metrics)), note]
+    parts += [(f"{name}: {caption}", frame) for name, caption, frame in counts]
+    Path(outputs["html"]).write_text(html_document(title, parts), encoding="utf-8")

@@ -1,24 +1,14 @@
 """Rule script: Epilepsy2 classification table (mean ± std over seeds, confusion matrices
 summed over seeds) as CSV, Markdown and HTML, and Fig. 7 (first seed)."""
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mixer.downstream import count_table_markdown
 from mixer.io.runs import read_json, run_ids, runs_frame
 from mixer.plotting.downstream import Fig7Panel, plot_fig7
 from mixer.runlog import configure_logging
-from mixer.tables import (
-    count_frame,
-    display_table,
-    html_document,
-    seeds_note,
-    summarise,
-    to_markdown,
-    variant_label,
-)
+from mixer.tables import count_frame, seeds_note, summary_table, variant_label, write_report
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
@@ -28,9 +18,9 @@ METRICS = {
     "routing_purity": "Routing purity (co-trained contexts)",
 }
 runs = [read_json(p) for p in sm.input.runs]
-table = summarise(runs_frame(list(sm.input.runs), list(METRICS)), list(METRICS))
-table.insert(0, "scale", sm.params.scale)
-table.to_csv(sm.output.csv, index=False)
+table = summary_table(
+    runs_frame(list(sm.input.runs), list(METRICS)), list(METRICS), sm.params.scale
+)
 first = runs[0]
 note = (
     f"Scale: {sm.params.scale}. {seeds_note(table['seeds'])} The context of every series "
@@ -51,24 +41,15 @@ for path, run in zip(sm.input.runs, runs, strict=True):
     total, seeds = confusion.get(key, (0, 0))
     confusion[key] = (total + np.asarray(run["confusion_matrix"]), seeds + 1)
 labels = first["labels"]
-headings = {
-    key: f"confusion matrix summed over {seeds} seed(s), rows true, columns predicted"
-    for key, (_, seeds) in confusion.items()
-}
-blocks = [
-    f"\n**{key}**: {headings[key]}\n\n"
-    + count_table_markdown(labels, labels, total, "true \\ predicted")
-    for key, (total, _) in confusion.items()
+counts = [
+    (
+        key,
+        f"confusion matrix summed over {seeds} seed(s), rows true, columns predicted",
+        count_frame(labels, labels, total, "true \\ predicted"),
+    )
+    for key, (total, seeds) in confusion.items()
 ]
-Path(sm.output.md).write_text(to_markdown(table, METRICS, note) + "".join(blocks))
-frames = [
-    (f"{key}: {headings[key]}", count_frame(labels, labels, total, "true \\ predicted"))
-    for key, (total, _) in confusion.items()
-]
-Path(sm.output.html).write_text(
-    html_document("Epilepsy2 classification", [("", display_table(table, METRICS)), note, *frames]),
-    encoding="utf-8",
-)
+write_report(table, METRICS, note, "Epilepsy2 classification", dict(sm.output), counts)
 panels = [
     Fig7Panel(
         variant_label(run_ids(p)["variant"]),

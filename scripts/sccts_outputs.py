@@ -1,24 +1,13 @@
 """Rule script: SCCTS clustering table (ARIs over seeds, class x expert counts of every run) as
 CSV, Markdown and HTML, and Fig. 6 (first seed)."""
 
-from pathlib import Path
-
 import numpy as np
 
 from mixer.data.sccts import CLASS_NAMES, CLASSES
-from mixer.downstream import count_table_markdown
 from mixer.io.runs import read_json, run_ids, runs_frame
 from mixer.plotting.downstream import Fig6Panel, plot_fig6
 from mixer.runlog import configure_logging
-from mixer.tables import (
-    count_frame,
-    display_table,
-    html_document,
-    seeds_note,
-    summarise,
-    to_markdown,
-    variant_label,
-)
+from mixer.tables import count_frame, seeds_note, summary_table, variant_label, write_report
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 log = configure_logging(sm.log[0])
@@ -29,9 +18,9 @@ METRICS = {
     "ari_kmeans_series": "ARI K-means on raw series vs classes",
 }
 ROW = {c: f"{c} {name}" for c, name in zip(CLASSES, CLASS_NAMES, strict=True)}
-table = summarise(runs_frame(list(sm.input.runs), list(METRICS)), list(METRICS))
-table.insert(0, "scale", sm.params.scale)
-table.to_csv(sm.output.csv, index=False)
+table = summary_table(
+    runs_frame(list(sm.input.runs), list(METRICS)), list(METRICS), sm.params.scale
+)
 note = (
     f"Scale: {sm.params.scale}. {seeds_note(table['seeds'])} Trained without labels on the "
     "series z-scored per time index. K-means starts from the true class means (as in "
@@ -39,27 +28,19 @@ note = (
     "{B, D, F}) is coherent yet scores about 0 against the pairs: read the class x expert "
     "counts below (expert numbers are arbitrary per run)."
 )
-counts, frames = [], []
+counts = []
 for path in sm.input.runs:
     run, ids = read_json(path), run_ids(path)
-    title = f"{variant_label(ids['variant'])} ({ids['backbone']}), seed {ids['seed']}"
     rows = [ROW.get(c, c) for c in run["class_names"]]
     experts = [f"expert {m}" for m in range(len(run["class_expert_counts"][0]))]
     counts.append(
-        f"\n**{title}**: series per class (rows) and routed expert (columns)\n\n"
-        + count_table_markdown(rows, experts, run["class_expert_counts"], "class")
-    )
-    frames.append(
         (
-            f"{title}: series per class (rows) and routed expert (columns)",
+            f"{variant_label(ids['variant'])} ({ids['backbone']}), seed {ids['seed']}",
+            "series per class (rows) and routed expert (columns)",
             count_frame(rows, experts, run["class_expert_counts"], "class"),
         )
     )
-Path(sm.output.md).write_text(to_markdown(table, METRICS, note) + "".join(counts))
-Path(sm.output.html).write_text(
-    html_document("SCCTS clustering", [("", display_table(table, METRICS)), note, *frames]),
-    encoding="utf-8",
-)
+write_report(table, METRICS, note, "SCCTS clustering", dict(sm.output), counts)
 panels = []
 for path in sm.input.first_seed:
     run = read_json(path)

@@ -11,10 +11,13 @@ from mixer.paper_tables import table4, wide_table
 from mixer.tables import (
     backbone_label,
     count_frame,
+    count_markdown,
     display_table,
     html_document,
     summarise,
+    summary_table,
     to_markdown,
+    write_report,
 )
 
 
@@ -158,6 +161,38 @@ def test_count_frame_checks_its_shape():
     assert frame.index.name == "true" and frame["x"].tolist() == [1, 2]
     with pytest.raises(ValueError, match="expected"):
         count_frame(["a"], ["x", "y"], [[1, 2], [3, 4]])
+
+
+def test_count_markdown_renders_the_frame_cells():
+    frame = count_frame(["A", "B"], ["expert 0", "expert 1"], [[3, 0], [1, 2]], "class")
+    assert count_markdown(frame).splitlines() == [
+        "| class | expert 0 | expert 1 |",
+        "| --- | --- | --- |",
+        "| A | 3 | 0 |",
+        "| B | 1 | 2 |",
+    ]
+
+
+def test_write_report_writes_one_table_in_three_formats(tmp_path):
+    runs = pd.DataFrame(
+        [
+            {"backbone": "ncf", "variant": "mixer2", "seed": s, "test_rel_mse": 0.1 + s}
+            for s in (0, 1)
+        ]
+    )
+    table = summary_table(runs, ["test_rel_mse"], "test")
+    assert list(table.columns[:3]) == ["scale", "backbone", "model"]
+    counts = [("MixER-2 (ncf)", "rows true", count_frame(["a", "b"], ["a", "b"], np.eye(2), "t"))]
+    outputs = {name: tmp_path / f"t.{name}" for name in ("csv", "md", "html")}
+    write_report(table, {"test_rel_mse": "Test"}, "a note", "Title", outputs, counts)
+    assert pd.read_csv(outputs["csv"])["test_rel_mse_mean"].tolist() == pytest.approx([0.6])
+    markdown = outputs["md"].read_text()
+    assert markdown.startswith(to_markdown(table, {"test_rel_mse": "Test"}, "a note"))
+    assert "**MixER-2 (ncf)**: rows true\n\n| t | a | b |" in markdown
+    parsed = parse(outputs["html"].read_text())
+    assert ("h3", "MixER-2 (ncf): rows true") in parsed.texts and len(parsed.tables) == 2
+    with pytest.raises(KeyError, match="html"):
+        write_report(table, {}, "", "", {"csv": outputs["csv"], "md": outputs["md"]})
 
 
 def test_backbone_label_is_the_papers_name():

@@ -17,7 +17,6 @@ from mixer.downstream.classification import majority_baseline as majority_baseli
 from mixer.downstream.classification import stratified_folds as stratified_folds
 from mixer.downstream.clustering import class_expert_counts as class_expert_counts
 from mixer.downstream.clustering import clustering_scores as clustering_scores
-from mixer.downstream.clustering import count_table_markdown as count_table_markdown
 from mixer.downstream.clustering import kmeans_from_true_means as kmeans_from_true_means
 from mixer.downstream.projection import pca_2d as pca_2d
 from mixer.downstream.reinference import adaptation_convergence as adaptation_convergence
@@ -28,7 +27,6 @@ __all__ = [
     "kmeans_from_true_means",
     "clustering_scores",
     "class_expert_counts",
-    "count_table_markdown",
     "logistic_accuracy",
     "stratified_folds",
     "cross_validate_logistic",

@@ -15,7 +15,6 @@ __all__ = [
     "kmeans_from_true_means",
     "clustering_scores",
     "class_expert_counts",
-    "count_table_markdown",
 ]
 
 
@@ -102,18 +101,3 @@ def class_expert_counts(
     table = np.zeros((names.size, num_experts), dtype=np.int64)
     np.add.at(table, (codes, experts.astype(np.int64)), 1)
     return [str(n) for n in names], table
-
-
-def count_table_markdown(
-    rows: Sequence[str], columns: Sequence[str], counts: ArrayLike, corner: str = ""
-) -> str:
-    """A count table (class x expert, or a confusion matrix) as a Markdown table."""
-    table = np.asarray(counts)
-    if table.shape != (len(rows), len(columns)):
-        raise ValueError(f"counts have shape {table.shape}, expected {(len(rows), len(columns))}")
-    lines = ["| " + " | ".join([corner, *columns]) + " |", "|" + " --- |" * (len(columns) + 1)]
-    lines += [
-        "| " + " | ".join([str(r), *(str(int(v)) for v in row)]) + " |"
-        for r, row in zip(rows, table, strict=True)
-    ]
-    return "\n".join(lines) + "\n"
