@@ -6,9 +6,10 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["History", "HistoryRecorder"]
+__all__ = ["SCALARS", "History", "HistoryRecorder"]
 
-_SCALARS = (
+#: The per-step scalar records of a history, ``step`` first (the dimension of the others).
+SCALARS = (
     "step",
     "train_loss",
     "loss_weights",
@@ -64,7 +65,7 @@ class HistoryRecorder:
 
     def __init__(self, num_envs: int, num_experts: int):
         self._shape = (num_envs, num_experts)
-        self._rows: dict[str, list] = {name: [] for name in _SCALARS + _GATE}
+        self._rows: dict[str, list] = {name: [] for name in SCALARS + _GATE}
 
     def add_step(
         self,
@@ -99,7 +100,7 @@ class HistoryRecorder:
 
     def last_row(self) -> dict[str, float]:
         """The scalars of the last recorded step."""
-        return {name: float(self._rows[name][-1]) for name in _SCALARS}
+        return {name: float(self._rows[name][-1]) for name in SCALARS}
 
     def add_gate(self, step: int, probs: np.ndarray, routed: np.ndarray) -> None:
         """Record the gate probabilities ``(E, M)`` and routed experts ``(E,)`` at ``step``."""
@@ -113,7 +114,7 @@ class HistoryRecorder:
         dtypes = {"step": np.int64, "gate_empty": np.int64, "gate_step": np.int64}
         out = {
             name: np.asarray(rows[name], dtype=dtypes.get(name, np.float64))
-            for name in _SCALARS + ("gate_step",)
+            for name in SCALARS + ("gate_step",)
         }
         out["gate_probs"] = (
             np.stack(rows["gate_probs"])
@@ -130,7 +131,7 @@ class HistoryRecorder:
         """A recorder that continues ``history`` (used when resuming from a checkpoint)."""
         num_envs, num_experts = history.gate_probs.shape[1:]
         rec = cls(num_envs, num_experts)
-        for name in _SCALARS + ("gate_step",):
+        for name in SCALARS + ("gate_step",):
             rec._rows[name] = getattr(history, name).tolist()
         rec._rows["gate_probs"] = list(history.gate_probs)
         rec._rows["routed"] = list(history.routed)

@@ -7,20 +7,6 @@ import pytest
 from mixer.runlog import configure_logging, keep_attempts, run_label, run_name
 
 
-@pytest.fixture
-def mixer_logger():
-    """The ``mixer`` logger, its handlers restored after the test."""
-    logger = logging.getLogger("mixer")
-    handlers, level = list(logger.handlers), logger.level
-    yield logger
-    for handler in list(logger.handlers):
-        handler.close()
-        logger.removeHandler(handler)
-    for handler in handlers:
-        logger.addHandler(handler)
-    logger.setLevel(level)
-
-
 def test_run_label_and_name():
     assert run_name("geps", "mixer2", 0) == "geps-mixer2-seed0"
     assert run_label("odebench2", "geps", "mixer2", 0) == "odebench2/geps-mixer2-seed0"

@@ -82,24 +82,12 @@ def _diffrax_reference(field, x0, t, x, cfg):
     """Σ‖y(t_k) − x_k‖² from ``solve_ivp`` and Diffrax's own step count."""
     import diffrax
 
-    from mixer.solve.registry import diffrax_parts
+    from mixer.solve.ivp import diffrax_solve
 
     ys = solve_ivp(field, x0, t, cfg)
     if cfg.solver.endswith("_grid"):
         return jnp.sum((ys - x) ** 2), t.shape[0] - 1
-    term, solver, controller, dt0 = diffrax_parts(field, t, cfg)
-    sol = diffrax.diffeqsolve(
-        term,
-        solver,
-        t0=t[0],
-        t1=t[-1],
-        dt0=dt0,
-        y0=x0,
-        saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=controller,
-        max_steps=cfg.max_steps,
-        throw=False,
-    )
+    sol = diffrax_solve(field, x0, t, cfg, diffrax.SaveAt(t1=True))
     return jnp.sum((ys - x) ** 2), sol.stats["num_steps"]
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from mixer.history import History
+from mixer.history import SCALARS, History
 from mixer.io.checkpoints import load_checkpoint, read_metadata, save_checkpoint
 from mixer.io.datasets import read_dataset, write_dataset
 from mixer.run_id import RunId
@@ -99,16 +99,7 @@ def write_history(
     """Store the training history as a Zarr Dataset (dims: step, gate_step, env, expert)."""
     h = history.to_arrays()
     scalars = {
-        name: ("step", np.asarray(h[name], np.float64))
-        for name in (
-            "train_loss",
-            "loss_weights",
-            "loss_contexts",
-            "lr_weights",
-            "val_rel_mse",
-            "gate_empty",
-            "wall_seconds",
-        )
+        name: ("step", np.asarray(h[name], np.float64)) for name in SCALARS if name != "step"
     }
     ds = xr.Dataset(
         {

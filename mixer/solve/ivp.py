@@ -10,7 +10,7 @@ from jaxtyping import Array, Float
 
 from mixer.solve.registry import GRID_SOLVERS, SolverConfig, VectorField, diffrax_parts, fixed_step
 
-__all__ = ["solve_ivp", "solve_many", "scaled_field", "grid_rollout", "rk_step"]
+__all__ = ["diffrax_solve", "solve_ivp", "solve_many", "scaled_field", "grid_rollout", "rk_step"]
 
 
 def solve_ivp(
@@ -34,28 +34,46 @@ def solve_ivp(
     """
     if cfg.solver in GRID_SOLVERS:
         return grid_rollout(field, x0, t, cfg.solver.removesuffix("_grid"))
+    # Fixed-step solvers: one checkpoint per step, so reverse mode is exact for any max_steps
+    # (the default checkpointing schedule gave wrong gradients there).
+    adjoint = (
+        diffrax.DirectAdjoint()
+        if higher_order
+        else diffrax.RecursiveCheckpointAdjoint(
+            checkpoints=cfg.max_steps if fixed_step(cfg) else None
+        )
+    )
+    ys = diffrax_solve(field, x0, t, cfg, diffrax.SaveAt(ts=t), adjoint).ys
+    assert ys is not None  # SaveAt(ts=...) always saves
+    return ys
+
+
+def diffrax_solve(
+    field: VectorField,
+    x0: Float[Array, " state"],
+    t: Float[Array, " time"],
+    cfg: SolverConfig,
+    saveat: diffrax.SaveAt,
+    adjoint: diffrax.AbstractAdjoint | None = None,
+) -> diffrax.Solution:
+    """``diffrax.diffeqsolve`` of ``dx/dt = field(t, x)`` from ``x0`` over ``[t[0], t[-1]]``
+    with the solver, step-size controller, ``dt0`` and ``max_steps`` of ``cfg``; never throws
+    (a solve that runs out of steps leaves inf in ``ys`` and its stats say so). ``adjoint``:
+    Diffrax's default when ``None``."""
     term, solver, controller, dt0 = diffrax_parts(field, t, cfg)
-    fixed = fixed_step(cfg)
-    sol = diffrax.diffeqsolve(
+    return diffrax.diffeqsolve(
         term,
         solver,
         t0=t[0],
         t1=t[-1],
         dt0=dt0,
         y0=x0,
-        saveat=diffrax.SaveAt(ts=t),
+        saveat=saveat,
         stepsize_controller=controller,
         max_steps=cfg.max_steps,
-        # Fixed-step solvers: one checkpoint per step, so reverse mode is exact for any
-        # max_steps (the default checkpointing schedule gave wrong gradients there).
-        adjoint=(
-            diffrax.DirectAdjoint()
-            if higher_order
-            else diffrax.RecursiveCheckpointAdjoint(checkpoints=cfg.max_steps if fixed else None)
-        ),
+        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
         throw=False,
     )
-    return sol.ys
 
 
 def rk_step(field: VectorField, method: str, t0, t1, x):

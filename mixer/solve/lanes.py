@@ -12,8 +12,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from mixer.solve.erk_lanes import LanesField, erk_sq_error
-from mixer.solve.ivp import rk_step
-from mixer.solve.registry import GRID_SOLVERS, SOLVERS, SolverConfig, VectorField, diffrax_parts
+from mixer.solve.ivp import diffrax_solve, rk_step
+from mixer.solve.registry import GRID_SOLVERS, SOLVERS, SolverConfig, VectorField
 
 __all__ = ["LanesField", "lanes_sq_error", "rollout_sq_error"]
 
@@ -91,19 +91,7 @@ def _per_lane_sq_error(field: LanesField, args: Any, x0s, t, x, cfg: SolverConfi
     def one(a, x0, tl, xl):
         a = jax.tree.map(lambda leaf: leaf[..., None], a)
         lane_field = lambda s, y: field(a, s[None], y[:, None])[:, 0]  # noqa: E731
-        term, solver, controller, dt0 = diffrax_parts(lane_field, tl, cfg)
-        sol = diffrax.diffeqsolve(
-            term,
-            solver,
-            t0=tl[0],
-            t1=tl[-1],
-            dt0=dt0,
-            y0=x0,
-            saveat=diffrax.SaveAt(ts=tl),
-            stepsize_controller=controller,
-            max_steps=cfg.max_steps,
-            throw=False,
-        )
+        sol = diffrax_solve(lane_field, x0, tl, cfg, diffrax.SaveAt(ts=tl))
         return jnp.sum((sol.ys - xl) ** 2), sol.stats["num_steps"]
 
     sq_error, steps = jax.vmap(one, in_axes=(-1, 1, 1, 2))(args, x0s, t, x)

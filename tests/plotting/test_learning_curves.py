@@ -1,10 +1,7 @@
 """Learning curves: wall time read from the training log, one run's curve, the figure."""
 
-import logging
-
 import numpy as np
 import pandas as pd
-import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
@@ -20,20 +17,6 @@ from mixer.plotting.learning_curves import (
 )
 from mixer.runlog import configure_logging
 from mixer.train_progress import Progress
-
-
-@pytest.fixture
-def mixer_logger():
-    """The ``mixer`` logger, its handlers restored after the test."""
-    logger = logging.getLogger("mixer")
-    handlers, level = list(logger.handlers), logger.level
-    yield logger
-    for handler in list(logger.handlers):
-        handler.close()
-        logger.removeHandler(handler)
-    for handler in handlers:
-        logger.addHandler(handler)
-    logger.setLevel(level)
 
 
 def progress_line(n, total, elapsed):
