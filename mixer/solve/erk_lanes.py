@@ -131,8 +131,22 @@ def erk_sq_error(field: LanesField, tableau, solver, args, x0s, t, x, cfg: Solve
             num_steps=s.num_steps + active,
         )
 
-    sizes = _buffer_sizes(shape[0])
-    index = jnp.arange(shape[0])
+    sq_error, next_point, num_steps = _run_compacted(step, running, state, lanes)
+    done = next_point >= t.shape[0]
+    return jnp.where(done, sq_error, jnp.inf), num_steps
+
+
+def _run_compacted(
+    step: Callable[[_LossLoop, _Lanes], _LossLoop],
+    running: Callable[[_LossLoop, _Lanes], Array],
+    state: _LossLoop,
+    lanes: _Lanes,
+) -> tuple[Array, Array, Array]:
+    """Step every lane until none is ``running``, on buffers of ``_buffer_sizes`` lanes: when at
+    most the next size is still running, those lanes move (in order) into the smaller buffer.
+    Returns each lane's ``(sq_error, next_point, num_steps)`` in the original lane order."""
+    sizes = _buffer_sizes(state.y.shape[-1])
+    index = jnp.arange(sizes[0])
     outputs: tuple[Array, ...] = (state.sq_error, state.next_point, state.num_steps)
     for k, _ in enumerate(sizes):
         limit = sizes[k + 1] if k + 1 < len(sizes) else 0
@@ -140,11 +154,7 @@ def erk_sq_error(field: LanesField, tableau, solver, args, x0s, t, x, cfg: Solve
         def more_than(c: tuple[_LossLoop, _Lanes], limit: int = limit) -> Array:
             return jnp.sum(running(c[0], c[1])) > limit
 
-        state = jax.lax.while_loop(
-            more_than,
-            lambda c: (step(*c), c[1]),
-            (state, lanes),
-        )[0]
+        state = jax.lax.while_loop(more_than, lambda c: (step(*c), c[1]), (state, lanes))[0]
         outputs = tuple(
             o.at[index].set(v)
             for o, v in zip(
@@ -155,9 +165,7 @@ def erk_sq_error(field: LanesField, tableau, solver, args, x0s, t, x, cfg: Solve
             keep = jnp.argsort(~running(state, lanes), stable=True)[:limit]
             take = lambda leaf, keep=keep: jnp.take(leaf, keep, axis=-1)  # noqa: E731
             state, lanes, index = jax.tree.map(take, (state, lanes, index))
-    sq_error, next_point, num_steps = outputs
-    done = next_point >= t.shape[0]
-    return jnp.where(done, sq_error, jnp.inf), num_steps
+    return outputs[0], outputs[1], outputs[2]
 
 
 def _score_points(
