@@ -170,7 +170,7 @@ def test_resumed_job_reopens_its_run_and_kills_runs_left_running(store, mlflow_c
 
 
 def test_log_to_run_adds_metrics_to_the_finished_training_run(tmp_path, store, mlflow_client_cls):
-    """The run_metrics job adds the test, adaptation and routing metrics to the training's run, so
+    """The evaluate job adds the test, adaptation and routing metrics to the training's run, so
     the UI sorts runs by the paper's metrics; an unknown (diverged) value is left out."""
     _, uri = store
     with MlflowTracker(uri, "browse", "geps-mixer2-seed0") as tracker:
