@@ -40,24 +40,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class ClockTracker(NullTracker):
-    """A tracker that keeps the validation relative MSE of every outer step with the wall time
-    since its creation (records nothing else)."""
+    """A tracker that keeps the validation score (``val/<selection metric>``) of every
+    validated outer step with the wall time since its creation (records nothing else)."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
         self.rows: list[dict[str, float]] = []
 
     def _log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        if "val/rel_mse" in metrics:
+        score = [value for name, value in metrics.items() if name.startswith("val/")]
+        if score:
             self.rows.append(
                 {
                     "step": step + 1,
                     "seconds": time.perf_counter() - self.started,
-                    "val_rel_mse": float(metrics["val/rel_mse"]),
+                    "val_rel_mse": float(score[0]),
                 }
             )
             LOG.info(
-                "outer step %d: val rel MSE %.4f at %.1f s",
+                "outer step %d: validation score %.4f at %.1f s",
                 step + 1,
                 self.rows[-1]["val_rel_mse"],
                 self.rows[-1]["seconds"],

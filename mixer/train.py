@@ -83,10 +83,11 @@ class FitResult:
     """Outcome of ``fit``.
 
     Attributes:
-        model, contexts: the state with the lowest validation relative MSE, with the contexts
-            its evaluations use (``evaluation_contexts``).
+        model, contexts: the state with the lowest validation score (``validation_metric``),
+            with the contexts its evaluations use (``evaluation_contexts``).
         best_step: the outer step (0-based) of that state.
-        best_val_rel_mse: its validation relative MSE.
+        best_val_rel_mse: its validation score (relative MSE unless ``cfg.selection_metric``
+            or a teacher-forced backbone says otherwise).
         final_model, final_contexts: the state after the last outer step.
         history: per-step records (see ``History``).
         train_seconds: wall-clock seconds of training over every attempt (an interrupted
@@ -185,9 +186,9 @@ class _Loop:
         contexts = evaluation_contexts(state.model, state.contexts, self.train, self.cfg.solver)
         value = validation_score(state.model, contexts, self.val, self.cfg)
         self.recorder.set_validation(value)
-        metrics["val/rel_mse"] = value
+        metrics[f"val/{validation_metric(state.model, self.cfg)}"] = value
         if not math.isfinite(value):
-            self.log.warning("outer step %d: non-finite validation relative MSE", step)
+            self.log.warning("outer step %d: non-finite validation score", step)
         elif value < best.value:
             return BestState(state.model, contexts, step, value)
         return best
@@ -214,7 +215,7 @@ def fit(
         train: training trajectories of the E environments.
         val: validation trajectories (other initial conditions) of the same E environments,
             evaluated with the training contexts every ``cfg.validate_every`` outer steps;
-            the state with the lowest relative MSE (Eq. 9) is returned as the result.
+            the state with the lowest score (``cfg.selection_metric``) is returned as the result.
         cfg: training settings.
         key: PRNG key of the run (all randomness is split from it).
         tracker: receives ``log_metrics(dict, step)`` every outer step.

@@ -13,9 +13,11 @@ from mixer.config import config_hash
 from mixer.gating import GateConfig
 from mixer.solve import SolverConfig
 
-__all__ = ["TrainConfig", "ORDERS"]
+__all__ = ["TrainConfig", "ORDERS", "SELECTION_METRICS"]
 
 ORDERS = ("weights_first", "contexts_first")
+#: Model-selection scores of initial-value backbones on the validation split (SPEC §2.5).
+SELECTION_METRICS = ("rel_mse", "mse")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +43,10 @@ class TrainConfig:
             expert, so the contexts can become informative before K-means first splits them.
         validate_every: validation (and best-state selection) every this many outer steps;
             the last outer step is always validated.
+        selection_metric: the validation score the best state is selected on, for
+            initial-value backbones: ``"rel_mse"`` (relative MSE, Eq. 9) or ``"mse"`` (MSE,
+            the convention of the paper's Table 4). Teacher-forced backbones always select on
+            their teacher-forced MSE (``mixer.train_validation.validation_metric``).
         checkpoint_every: checkpoint every this many outer steps (0: only at the end) when a
             checkpoint directory is given.
         time_stride: keep every k-th saved time point (training and validation data).
@@ -64,6 +70,7 @@ class TrainConfig:
     gate_update_every: int = 1
     gate_warmup: int = 0
     validate_every: int = 10
+    selection_metric: str = "rel_mse"
     checkpoint_every: int = 10
     time_stride: int = 1
     min_window: float = 1.0
@@ -99,6 +106,11 @@ class TrainConfig:
             raise ValueError("TrainConfig needs at least one inner step per outer step")
         if self.order not in ORDERS:
             raise ValueError(f"TrainConfig.order must be one of {ORDERS}, got {self.order!r}")
+        if self.selection_metric not in SELECTION_METRICS:
+            raise ValueError(
+                f"TrainConfig.selection_metric must be one of {SELECTION_METRICS}, "
+                f"got {self.selection_metric!r}"
+            )
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"TrainConfig.batch_size must be >= 1 or None, got {self.batch_size}")
         if not 0.0 < self.min_window <= 1.0:

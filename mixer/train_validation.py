@@ -9,7 +9,7 @@ from jaxtyping import Array, Float
 from mixer.envdata import EnvData
 from mixer.evaluate import evaluate, infer_contexts
 from mixer.layer import MixER
-from mixer.metrics import relative_mse
+from mixer.metrics import mse, relative_mse
 from mixer.train_config import TrainConfig
 
 __all__ = ["evaluation_contexts", "validation_metric", "validation_score"]
@@ -24,14 +24,17 @@ def evaluation_contexts(model: MixER, contexts, train: EnvData, solver) -> Float
     return infer_contexts(model, train, solver, None)[0]
 
 
-def validation_metric(model: MixER) -> str:
-    """Name of the model-selection score of ``model`` (what ``val_rel_mse`` in the history
-    holds): ``"rel_mse"``, the relative MSE (Eq. 9) of the free rollout, for initial-value
-    backbones; ``"teacher_forced_mse"``, the training loss (Eq. 7) of the teacher-forced
-    prediction, for teacher-forced ones. A free rollout of a teacher-forced model is not a
-    selection criterion (SPEC §2.5), and the relative MSE of z-scored one-dimensional series
-    is dominated by the states near zero."""
-    return "teacher_forced_mse" if model.experts.teacher_forced else "rel_mse"
+def validation_metric(model: MixER, cfg: TrainConfig | None = None) -> str:
+    """Name of the model-selection score of ``model`` trained with ``cfg`` (what
+    ``val_rel_mse`` in the history holds): for initial-value backbones ``cfg.selection_metric``
+    of the free rollout, ``"rel_mse"`` (relative MSE, Eq. 9; also when ``cfg`` is None) or
+    ``"mse"`` (MSE, the convention of Table 4); ``"teacher_forced_mse"``, the training loss
+    (Eq. 7) of the teacher-forced prediction, for teacher-forced ones. A free rollout of a
+    teacher-forced model is not a selection criterion (SPEC §2.5), and the relative MSE of
+    z-scored one-dimensional series is dominated by the states near zero."""
+    if model.experts.teacher_forced:
+        return "teacher_forced_mse"
+    return cfg.selection_metric if cfg is not None else "rel_mse"
 
 
 def validation_score(model: MixER, contexts, val: EnvData, cfg: TrainConfig) -> float:
@@ -40,5 +43,7 @@ def validation_score(model: MixER, contexts, val: EnvData, cfg: TrainConfig) -> 
     if model.experts.teacher_forced:
         pred = np.asarray(evaluate(model, contexts, val, cfg.solver, loss_predict=True))
         return float(np.mean(np.sum((pred - np.asarray(val.x)) ** 2, axis=-1)))
-    rollout = evaluate(model, contexts, val, cfg.solver)
-    return relative_mse(np.asarray(rollout), np.asarray(val.x))
+    rollout = np.asarray(evaluate(model, contexts, val, cfg.solver))
+    if validation_metric(model, cfg) == "mse":
+        return mse(rollout, np.asarray(val.x))
+    return relative_mse(rollout, np.asarray(val.x))

@@ -15,6 +15,7 @@ from mixer.plotting.runs import plot_training_curves
 from mixer.provenance import provenance
 from mixer.runlog import configure_logging, keep_attempts, run_label, run_name
 from mixer.tracking import MlflowTracker, NullTracker, Tracker
+from mixer.train import validation_metric
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 run, experiment = sm.params.spec, sm.wildcards.experiment
@@ -72,11 +73,17 @@ with tracker:
         result.history,
         np.asarray(result.contexts),
         families,
-        {"best_step": result.best_step, "run": identity.to_json(), **record},
+        {
+            "best_step": result.best_step,
+            "selection_metric": validation_metric(result.model, run.train),
+            "run": identity.to_json(),
+            **record,
+        },
     )
     summary = {
         "best_step": result.best_step,
         "best_val_rel_mse": result.best_val_rel_mse,
+        "selection_metric": validation_metric(result.model, run.train),
         "train_seconds": result.train_seconds,
         "active_params": active_param_count(result.model),
         "run": identity.as_dict(),
@@ -92,8 +99,9 @@ with tracker:
         step=result.best_step,
     )
 log.info(
-    "done: %.1f s of training over every attempt; best validation rel. MSE %.4g at outer step %d",
+    "done: %.1f s of training over every attempt; best validation %s %.4g at outer step %d",
     result.train_seconds,
+    validation_metric(result.model, run.train),
     result.best_val_rel_mse,
     result.best_step,
 )

@@ -131,6 +131,8 @@ def test_config_validation_and_batch_size():
         TrainConfig(outer_steps=0, prox_beta=0.0)
     with pytest.raises(ValueError, match="prox_beta"):
         TrainConfig(outer_steps=1, prox_beta=-1.0)
+    with pytest.raises(ValueError, match="selection_metric"):
+        TrainConfig(outer_steps=1, prox_beta=0.0, selection_metric="rmse")
     cfg = TrainConfig(outer_steps=1, prox_beta=0.0)
     assert cfg.resolved_batch_size(8, 2) == 4
     assert cfg.resolved_batch_size(160, 10) == 16
@@ -571,6 +573,28 @@ def test_teacher_forced_models_are_selected_on_the_teacher_forced_loss():
     assert abs(loss(free) - loss(teacher)) > 0.05 * loss(teacher)
     assert validation_metric(result.model) == "teacher_forced_mse"
     assert validation_metric(_model()) == "rel_mse"
+
+
+def test_selection_on_mse_scores_and_keeps_the_lowest_mse_state(data):
+    """``selection_metric="mse"`` scores every validated state by the MSE of its free rollout
+    (Table 4's convention, not the relative MSE) and keeps the state with the lowest one."""
+    from mixer.evaluate import evaluate
+    from mixer.metrics import mse, relative_mse
+    from mixer.train import validation_metric
+
+    cfg = dataclasses.replace(BASE, outer_steps=6, validate_every=1, selection_metric="mse")
+    tracker = Recorder()
+    result = _fit(data, cfg, tracker=tracker)
+    assert all("val/mse" in m and "val/rel_mse" not in m for _, m in tracker.rows)
+    val = data[1]
+    rollout = np.asarray(evaluate(result.model, result.contexts, val, FAST_SOLVER))
+    x = np.asarray(val.x)
+    assert result.best_val_rel_mse == pytest.approx(mse(rollout, x), rel=1e-6)
+    assert abs(relative_mse(rollout, x) - mse(rollout, x)) > 1e-3 * mse(rollout, x)
+    scores = np.asarray(result.history.val_rel_mse)
+    assert result.best_step == int(np.nanargmin(scores)) and np.isfinite(scores).all()
+    assert validation_metric(result.model, cfg) == "mse"
+    assert validation_metric(result.model, BASE) == "rel_mse"
 
 
 def test_train_seconds_count_every_attempt(data, interrupted, tmp_path):

@@ -86,8 +86,9 @@ def seconds_at(steps: np.ndarray, known: Mapping[int, float]) -> np.ndarray:
 
 
 def run_curve(history: xr.Dataset, log_text: str) -> tuple[pd.DataFrame, str]:
-    """One run's validated steps: columns step, value, seconds and best (the selected state,
-    the history's ``best_step``), and where the seconds come from (:data:`FROM_HISTORY` or
+    """One run's validated steps: columns step, value, seconds, best (the selected state, the
+    history's ``best_step``) and metric (the history's ``selection_metric``, empty when it
+    does not record one), and where the seconds come from (:data:`FROM_HISTORY` or
     :data:`FROM_LOG`)."""
     steps = history["step"].values
     value = history["val_rel_mse"].values
@@ -99,14 +100,26 @@ def run_curve(history: xr.Dataset, log_text: str) -> tuple[pd.DataFrame, str]:
         seconds, source = seconds_at(steps, progress_seconds(log_text)), FROM_LOG
     frame = pd.DataFrame({"step": steps[keep], "value": value[keep], "seconds": seconds[keep]})
     best = history.attrs.get("best_step", -1)
-    return frame.assign(best=frame["step"] == int(best)), source
+    metric = str(history.attrs.get("selection_metric", ""))
+    return frame.assign(best=frame["step"] == int(best), metric=metric), source
 
 
-def validation_label(backbone: str) -> str:
-    """The axis label of a backbone's validation score (its model-selection metric)."""
+_METRIC_LABELS = {
+    "teacher_forced_mse": "validation teacher-forced MSE (Eq. 7)",
+    "rel_mse": "validation relative MSE (Eq. 9)",
+    "mse": "validation MSE (Table 4's)",
+}
+
+
+def validation_label(backbone: str, metric: str = "") -> str:
+    """The axis label of a backbone's validation score: its model-selection ``metric``
+    (``mixer.train_validation.validation_metric``), or when that is not given the backbone's
+    default (teacher-forced MSE or relative MSE)."""
+    if metric:
+        return _METRIC_LABELS[metric]
     if backbone in BACKBONES and BACKBONES[backbone].teacher_forced:
-        return "validation teacher-forced MSE (Eq. 7)"
-    return "validation relative MSE (Eq. 9)"
+        return _METRIC_LABELS["teacher_forced_mse"]
+    return _METRIC_LABELS["rel_mse"]
 
 
 def _ordered(values: pd.Series) -> list:
@@ -199,8 +212,8 @@ def plot_learning_curves(curves: pd.DataFrame, title: str, note: str = "") -> Fi
     time (right), log scale, one line per variant (colour) and seed (line style), the
     selected state starred.
 
-    ``curves``: columns backbone, variant, seed, step, value, seconds and best (see
-    :func:`run_curve`).
+    ``curves``: columns backbone, variant, seed, step, value, seconds and best, optionally
+    metric (see :func:`run_curve`).
     """
     backbones = _ordered(curves["backbone"])
     palette = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
@@ -217,7 +230,7 @@ def plot_learning_curves(curves: pd.DataFrame, title: str, note: str = "") -> Fi
         ):
             _draw(ax, runs, x, colors, styles)
             ax.set_xlabel(xlabel)
-            ax.set_ylabel(validation_label(backbone), fontsize=9)
+            ax.set_ylabel(validation_label(backbone, _metric(runs)), fontsize=9)
         row[0].xaxis.set_major_locator(MaxNLocator(integer=True))
         row[0].set_title(backbone_label(backbone), loc="left", fontsize=10)
     fig.suptitle(title)
@@ -226,6 +239,15 @@ def plot_learning_curves(curves: pd.DataFrame, title: str, note: str = "") -> Fi
         fig.text(0.01, 0.005, note, fontsize=7, color="dimgray", va="bottom")
     fig.tight_layout(rect=(0, 0.25 / height if note else 0, 1, 1 - 0.7 / height))
     return fig
+
+
+def _metric(runs: pd.DataFrame) -> str:
+    """The selection metric of a backbone's runs ("" when unrecorded); runs that disagree are
+    an error (one axis, one metric)."""
+    found = set(runs["metric"]) - {""} if "metric" in runs else set()
+    if len(found) > 1:
+        raise ValueError(f"runs of one backbone select on different metrics: {sorted(found)}")
+    return found.pop() if found else ""
 
 
 def sources_note(sources: Sequence[str]) -> str:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
@@ -85,11 +86,26 @@ def test_run_curve_keeps_validated_steps_and_marks_the_selected_one():
     unknown = history(with_wall=True)
     unknown[WALL_VARIABLE][:] = np.nan  # resumed from a checkpoint without wall times
     assert run_curve(unknown, log)[1] == FROM_LOG
+    assert set(curve["metric"]) == {""}  # a history that does not record its metric
+    recorded = history()
+    recorded.attrs["selection_metric"] = "mse"
+    assert set(run_curve(recorded, log)[0]["metric"]) == {"mse"}
 
 
 def test_validation_label_names_the_selection_metric():
     assert "relative MSE" in validation_label("geps")
     assert "teacher-forced" in validation_label("plrnn")
+    assert "Table 4" in validation_label("ncf", "mse")
+    assert "relative MSE" in validation_label("ncf", "rel_mse")
+
+
+def test_axis_label_follows_the_recorded_metric_and_refuses_a_mixture():
+    frame = curves().assign(metric="mse")
+    fig = plot_learning_curves(frame, "Learning curves: sm")
+    assert "Table 4" in fig.axes[0].get_ylabel()
+    frame.loc[frame.index[0], "metric"] = "rel_mse"
+    with pytest.raises(ValueError, match="different metrics"):
+        plot_learning_curves(frame, "Learning curves: sm")
 
 
 def curves():
