@@ -259,10 +259,16 @@ def score(
     }
 
 
+@eqx.filter_jit
+def _routes_and_probs(model: MixER, contexts):
+    """Routed expert and gate probabilities of every context, in one compiled call (op by op,
+    the first call of an evaluation job spent 1-3 s dispatching and compiling primitives)."""
+    return jax.vmap(model.route)(contexts), jax.vmap(model.gate_probs)(contexts)
+
+
 def routing_summary(model: MixER, contexts, families: np.ndarray) -> dict[str, Any]:
     """Routed expert and gate probabilities of every environment, purity and ARI vs families."""
-    routes = np.asarray(jax.vmap(model.route)(contexts))
-    probs = np.asarray(jax.vmap(model.gate_probs)(contexts))
+    routes, probs = (np.asarray(a) for a in _routes_and_probs(model, contexts))
     return {
         "routes": routes.tolist(),
         "gate_probs": probs.tolist(),

@@ -219,3 +219,34 @@ def test_nonfinite_predictions_leave_tprmse_unknown_and_name_the_envs(monkeypatc
     assert finite["finite"] and finite["nonfinite_envs"] == [] and finite["tprmse"] == 100.0
     assert not warn_nonfinite(logger, "lv/geps-mixer3-seed0", "test", finite)
     assert len(records) == 1
+
+
+def test_routing_summary_matches_the_gate_environment_by_environment():
+    """The compiled routing of all contexts at once equals each context's own route and gate
+    probabilities, and purity / ARI / experts used follow from those routes."""
+    import jax
+    import jax.numpy as jnp
+
+    from mixer.experiment import build_model, routing_summary
+
+    cfg = validate_config(yaml.safe_load((ROOT / "config/test.yaml").read_text()), SCHEMA)
+    run = run_spec(cfg["models"], cfg["experiments"]["lv"], "coda", "mixer3", 0)
+    model = build_model(run, 2)
+    model = eqx_set_gate(model, jax.random.normal(jax.random.key(3), model.gate.shape))
+    contexts = jax.random.normal(jax.random.key(4), (7, run.context_size))
+    summary = routing_summary(model, contexts, np.array(list("aabbccc")))
+    expected = [int(model.route(c)) for c in contexts]
+    assert summary["routes"] == expected
+    np.testing.assert_allclose(
+        summary["gate_probs"], [np.asarray(model.gate_probs(c)) for c in contexts], rtol=1e-6
+    )
+    assert summary["experts_used"] == len(set(expected))
+    assert 0.0 <= summary["purity"] <= 1.0
+    assert jnp.isfinite(jnp.asarray(summary["gate_probs"])).all()
+
+
+def eqx_set_gate(model, gate):
+    """The model with another gate matrix (the initial gate routes everything alike)."""
+    import equinox as eqx
+
+    return eqx.tree_at(lambda m: m.gate, model, gate)
