@@ -4,8 +4,9 @@ jumps up and stays up?
 Trains one (backbone, variant) run of an experiment exactly as ``time_to_quality.py`` does
 (same config, ``--budget`` and ``--set`` overrides), with the gate recorded at every outer step,
 and prints one JSON line: per validated outer step the validation score, the mean training loss
-and the weights' learning rate, and per outer step the number of training environments whose
-routed expert differs from the previous step's.
+and the weights' learning rate, per outer step the number of training environments whose
+routed expert differs from the previous step's, and how the selected state's validation
+relative MSE spreads over the environments (quantiles, TPRMSE, the largest ones).
 
     python benchmarks/routing_churn.py --experiment odebench10b --backbone geps \
         --variant mixer10 --budget 300 --every 10
@@ -23,12 +24,27 @@ from pathlib import Path
 import numpy as np
 from time_to_quality import ROOT, ClockTracker, load_config, load_data
 
+from mixer.evaluate import evaluate
 from mixer.experiment import run_spec, train_run
+from mixer.metrics import relative_mse_per_env, tprmse
 
 
 def churn(routed: np.ndarray) -> list[int]:
     """Environments whose routed expert changed from one recorded step to the next."""
     return [int(n) for n in (routed[1:] != routed[:-1]).sum(axis=1)]
+
+
+def spread(per_env: np.ndarray) -> dict:
+    """How a mean relative MSE is made: quantiles over environments, TPRMSE (% below 0.1), the
+    five largest environments and the mean without them."""
+    order = np.argsort(per_env)[::-1]
+    return {
+        "mean": round(float(per_env.mean()), 4),
+        "quantiles_10_50_90": [round(float(q), 4) for q in np.quantile(per_env, [0.1, 0.5, 0.9])],
+        "tprmse": round(tprmse(per_env), 2),
+        "largest": {int(e): round(float(per_env[e]), 3) for e in order[:5]},
+        "mean_without_largest_5": round(float(per_env[order[5:]].mean()), 4),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     tracker = ClockTracker()
     data = load_data(config, args.experiment)
     result = train_run(spec, *data, tracker=tracker, checkpoint_dir=None)
+    val = data[1].strided(spec.train.time_stride)
+    pred = np.asarray(evaluate(result.model, result.contexts, val, spec.train.solver))
     h = result.history
     validated = np.isfinite(h.val_rel_mse)
     record = {
@@ -77,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         ],
         "rerouted_per_step": churn(np.asarray(h.routed)),
         "experts_used_final": int(len(np.unique(np.asarray(h.routed)[-1]))),
+        "selected_val_per_env": spread(relative_mse_per_env(pred, np.asarray(val.x))),
     }
     print(json.dumps(record))
 
