@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from time_to_quality import ROOT, ClockTracker, load_config, load_data
+from time_to_quality import ROOT, ClockTracker, benchmark_spec, load_config, load_data
 
 from mixer.evaluate import evaluate
-from mixer.experiment import run_spec, train_run
+from mixer.experiment import train_run
 from mixer.metrics import relative_mse_per_env, tprmse
 
 
@@ -59,14 +59,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     config = load_config(Path(args.config), args.set)
-    section = config["experiments"][args.experiment]
-    spec = run_spec(config["models"], section, args.backbone, args.variant, section["seeds"][0])
-    settings = {"validate_every": args.every, "checkpoint_every": 0}
-    if args.budget is not None:
-        settings["outer_steps"] = args.budget
-    spec = dataclasses.replace(
-        spec, train=dataclasses.replace(spec.train, **settings), history_every=1
+    spec = benchmark_spec(
+        config, args.experiment, (args.backbone, args.variant), args.budget, args.every
     )
+    spec = dataclasses.replace(spec, history_every=1)
     tracker = ClockTracker()
     data = load_data(config, args.experiment)
     result = train_run(spec, *data, tracker=tracker, checkpoint_dir=None)

@@ -32,7 +32,7 @@ import yaml
 from mixer.config import validate_config
 from mixer.data.registry import build_dataset, spec_from_config
 from mixer.envdata import EnvData
-from mixer.experiment import run_spec, train_run
+from mixer.experiment import RunSpec, run_spec, train_run
 from mixer.tracking import NullTracker
 
 LOG = logging.getLogger("benchmarks.time_to_quality")
@@ -103,6 +103,20 @@ def first_reached(rows: list[dict[str, float]], threshold: float) -> dict[str, A
     return None
 
 
+def benchmark_spec(
+    config: dict[str, Any], experiment: str, run: tuple[str, str], budget: int | None, every: int
+) -> RunSpec:
+    """The run of (backbone, variant) ``run`` at the experiment's first seed, as the workflow
+    would train it, with ``budget`` outer steps (None: the config's), validation every
+    ``every`` outer steps and no checkpoints."""
+    section = config["experiments"][experiment]
+    spec = run_spec(config["models"], section, *run, int(section["seeds"][0]))
+    settings: dict[str, Any] = {"validate_every": every, "checkpoint_every": 0}
+    if budget is not None:
+        settings["outer_steps"] = budget
+    return dataclasses.replace(spec, train=dataclasses.replace(spec.train, **settings))
+
+
 def run_variant(
     config: dict[str, Any],
     experiment: str,
@@ -111,13 +125,8 @@ def run_variant(
     data: tuple[EnvData, EnvData],
 ) -> dict[str, Any]:
     """Train one (backbone, variant) run and summarise its learning curve."""
-    section = config["experiments"][experiment]
-    seed = int(section["seeds"][0])
-    spec = run_spec(config["models"], section, *run, seed)
-    settings = {"validate_every": options.every, "checkpoint_every": 0}
-    if options.budget is not None:
-        settings["outer_steps"] = options.budget
-    spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, **settings))
+    spec = benchmark_spec(config, experiment, run, options.budget, options.every)
+    seed = spec.seed
     tracker = ClockTracker()
     result = train_run(spec, *data, tracker=tracker, checkpoint_dir=None)
     rows = tracker.rows
