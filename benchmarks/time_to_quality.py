@@ -126,14 +126,13 @@ def run_variant(
 ) -> dict[str, Any]:
     """Train one (backbone, variant) run and summarise its learning curve."""
     spec = benchmark_spec(config, experiment, run, options.budget, options.every)
-    seed = spec.seed
     tracker = ClockTracker()
     result = train_run(spec, *data, tracker=tracker, checkpoint_dir=None)
     rows = tracker.rows
     thresholds = [float(v) for v in options.thresholds.split(",")]
     return {
         "outer_steps": spec.train.outer_steps,
-        "seed": seed,
+        "seed": spec.seed,
         "reached": {str(th): first_reached(rows, th) for th in thresholds},
         "best_val_rel_mse": result.best_val_rel_mse,
         "best_step": result.best_step + 1,

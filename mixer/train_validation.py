@@ -40,10 +40,9 @@ def validation_metric(model: MixER, cfg: TrainConfig | None = None) -> str:
 def validation_score(model: MixER, contexts, val: EnvData, cfg: TrainConfig) -> float:
     """The selection score (``validation_metric``) of the state (``model`` with ``contexts``)
     on the validation split ``val``."""
-    if model.experts.teacher_forced:
+    metric = validation_metric(model, cfg)
+    if metric == "teacher_forced_mse":
         pred = np.asarray(evaluate(model, contexts, val, cfg.solver, loss_predict=True))
         return float(np.mean(np.sum((pred - np.asarray(val.x)) ** 2, axis=-1)))
     rollout = np.asarray(evaluate(model, contexts, val, cfg.solver))
-    if validation_metric(model, cfg) == "mse":
-        return mse(rollout, np.asarray(val.x))
-    return relative_mse(rollout, np.asarray(val.x))
+    return (mse if metric == "mse" else relative_mse)(rollout, np.asarray(val.x))

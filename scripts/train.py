@@ -55,6 +55,7 @@ with tracker:
     result = train_run(
         run, train, val, tracker=tracker, checkpoint_dir=str(checkpoints), logger=log
     )
+    metric = validation_metric(result.model, run.train)  # what best_val_rel_mse holds
     save_model(
         sm.output.model,
         result.model,
@@ -75,7 +76,7 @@ with tracker:
         families,
         {
             "best_step": result.best_step,
-            "selection_metric": validation_metric(result.model, run.train),
+            "selection_metric": metric,
             "run": identity.to_json(),
             **record,
         },
@@ -83,7 +84,7 @@ with tracker:
     summary = {
         "best_step": result.best_step,
         "best_val_rel_mse": result.best_val_rel_mse,
-        "selection_metric": validation_metric(result.model, run.train),
+        "selection_metric": metric,
         "train_seconds": result.train_seconds,
         "active_params": active_param_count(result.model),
         "run": identity.as_dict(),
@@ -101,7 +102,7 @@ with tracker:
 log.info(
     "done: %.1f s of training over every attempt; best validation %s %.4g at outer step %d",
     result.train_seconds,
-    validation_metric(result.model, run.train),
+    metric,
     result.best_val_rel_mse,
     result.best_step,
 )
