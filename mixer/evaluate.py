@@ -7,6 +7,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from mixer.envdata import EnvData
@@ -60,6 +61,7 @@ def evaluate(
     *,
     chunk_size: int = 64,
     traj_chunk: int | None = None,
+    env_chunk: int | None = None,
     loss_predict: bool = False,
 ) -> Float[Array, "E traj time state"]:
     """Free-running predictions of every environment from its first states (with
@@ -71,11 +73,19 @@ def evaluate(
     With ``traj_chunk`` dividing the number of trajectories, the trajectories are predicted
     ``traj_chunk`` at a time by one compiled program (each trajectory is independent, so the
     numbers are the same): a split whose trajectory count is a multiple of the validation
-    split's reuses the program compiled for validation during training.
+    split's reuses the program compiled for validation during training. With ``env_chunk``,
+    the environments are predicted ``env_chunk`` at a time, the last group filled up with
+    copies of its last environment (their predictions are dropped): splits with other
+    environment counts (the adaptation splits) then reuse the program of a split with
+    ``env_chunk`` environments instead of compiling their own.
     """
     if contexts.shape != (data.num_envs, model.context_size):
         raise ValueError(
             f"contexts have shape {contexts.shape}, expected {(data.num_envs, model.context_size)}"
+        )
+    if env_chunk is not None and env_chunk != data.num_envs:
+        return _in_env_groups(
+            model, contexts, data, solver, env_chunk, chunk_size, traj_chunk, loss_predict
         )
     chunk = max(1, min(chunk_size, data.num_envs))
     num_traj = data.x.shape[1]
@@ -88,3 +98,27 @@ def evaluate(
         for i in range(0, num_traj, traj_chunk)
     ]
     return jnp.concatenate(parts, axis=1)
+
+
+def _in_env_groups(
+    model, contexts, data: EnvData, solver, size: int, chunk_size, traj_chunk, loss_predict
+):
+    """``evaluate`` over groups of ``size`` environments, the last one padded by repetition
+    (host-side indexing: no per-shape gather programs)."""
+    if size < 1:
+        raise ValueError(f"env_chunk must be >= 1, got {size}")
+    x, t, ctx = np.asarray(data.x), np.asarray(data.t), np.asarray(contexts)
+    parts = []
+    for start in range(0, data.num_envs, size):
+        index = np.minimum(np.arange(start, start + size), data.num_envs - 1)
+        pred = evaluate(
+            model,
+            jnp.asarray(ctx[index]),
+            EnvData(x=jnp.asarray(x[index]), t=jnp.asarray(t[index])),
+            solver,
+            chunk_size=chunk_size,
+            traj_chunk=traj_chunk,
+            loss_predict=loss_predict,
+        )
+        parts.append(np.asarray(pred)[: min(size, data.num_envs - start)])
+    return jnp.asarray(np.concatenate(parts, axis=0))

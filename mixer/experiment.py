@@ -232,15 +232,19 @@ def score(
     solver: SolverConfig,
     *,
     traj_chunk: int | None = None,
+    env_chunk: int | None = None,
 ) -> dict[str, Any]:
     """Test metrics of ``model`` with ``contexts`` on ``data`` (overall, per env, per family).
 
     Non-finite predictions (a diverged rollout) make ``finite`` false, list the environments
     concerned in ``nonfinite_envs`` and leave ``rel_mse``, ``mse`` and ``tprmse`` NaN.
 
-    ``traj_chunk``: predict that many trajectories at a time (see ``evaluate``).
+    ``traj_chunk`` / ``env_chunk``: predict that many trajectories / environments at a time
+    (see ``evaluate``).
     """
-    pred = np.asarray(evaluate(model, contexts, data, solver, traj_chunk=traj_chunk))
+    pred = np.asarray(
+        evaluate(model, contexts, data, solver, traj_chunk=traj_chunk, env_chunk=env_chunk)
+    )
     true = np.asarray(data.x)
     per_env = relative_mse_per_env(pred, true)
     env_mse = np.array([mse(p, t) for p, t in zip(pred, true, strict=True)])  # SPEC §2.7

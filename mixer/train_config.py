@@ -8,6 +8,7 @@ The defaults equal those of ``models.training`` in the workflow's config schema
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from mixer.config import config_hash
 from mixer.gating import GateConfig
@@ -41,6 +42,10 @@ class TrainConfig:
         gate_warmup: outer steps before the first gate update (0: from the first inner step,
             as in the paper). During the warm-up every environment stays on the initial gate's
             expert, so the contexts can become informative before K-means first splits them.
+        gate_freeze_after: fraction of the outer steps after which the gate is no longer
+            updated (1.0: updated to the end, as in the paper). The last gate update happens
+            in outer step ``ceil(gate_freeze_after * outer_steps)`` (1-based); from then on the
+            gate's parameters are fixed and the experts and contexts train under them.
         validate_every: validation (and best-state selection) every this many outer steps;
             the last outer step is always validated.
         selection_metric: the validation score the best state is selected on, for
@@ -69,6 +74,7 @@ class TrainConfig:
     batch_size: int | None = None
     gate_update_every: int = 1
     gate_warmup: int = 0
+    gate_freeze_after: float = 1.0
     validate_every: int = 10
     selection_metric: str = "rel_mse"
     checkpoint_every: int = 10
@@ -115,6 +121,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.batch_size must be >= 1 or None, got {self.batch_size}")
         if not 0.0 < self.min_window <= 1.0:
             raise ValueError(f"TrainConfig.min_window must be in (0, 1], got {self.min_window}")
+        if not 0.0 < self.gate_freeze_after <= 1.0:
+            raise ValueError(
+                f"TrainConfig.gate_freeze_after must be in (0, 1], got {self.gate_freeze_after}"
+            )
         if any(not 0.0 <= b <= 1.0 for b in self.lr_boundaries):
             raise ValueError(
                 f"TrainConfig.lr_boundaries must be fractions in [0, 1], got {self.lr_boundaries}"
@@ -124,6 +134,14 @@ class TrainConfig:
         """The mini-batch size for ``num_envs`` environments and ``num_experts`` experts."""
         size = self.batch_size if self.batch_size is not None else round(num_envs / num_experts)
         return int(min(num_envs, max(1, size)))
+
+    def gate_update_steps(self) -> tuple[int, int]:
+        """The half-open range ``[first, stop)`` of 0-based inner-step indices (counted over
+        the whole run, both phases) in which gate updates may happen (``gate_warmup`` and
+        ``gate_freeze_after``); ``gate_update_every`` picks which of them do."""
+        n = self.inner_steps_weights + self.inner_steps_contexts
+        last_outer = math.ceil(round(self.gate_freeze_after * self.outer_steps, 6))
+        return self.gate_warmup * n, last_outer * n
 
     def hash(self) -> str:
         """Short stable hash of every setting (stored in checkpoints)."""

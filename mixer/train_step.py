@@ -171,8 +171,8 @@ class _Step(eqx.Module):
 
             return filter_cond(clusters.empty, abandon, fit, s)
 
-        n = cfg.inner_steps_weights + cfg.inner_steps_contexts
-        due = ((index + 1) % cfg.gate_update_every == 0) & (index >= cfg.gate_warmup * n)
+        first, stop = cfg.gate_update_steps()
+        due = ((index + 1) % cfg.gate_update_every == 0) & (index >= first) & (index < stop)
         return filter_cond(due, update, lambda s: (s, _GateOut.without_matrix(False, False)), state)
 
     def apply_weights(self, state: TrainState, grads) -> tuple[TrainState, Bool[Array, ""]]:

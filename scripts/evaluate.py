@@ -23,16 +23,17 @@ model, contexts = load_trained(run, sm.input.model)
 identity = run.identity(sm.params.run["experiment"]).as_dict()
 
 # TRAIN: the test split of the training environments, in chunks of the validation split's
-# trajectory count (the training job compiled that).
+# trajectory count (the training job compiled that). The adaptation split is scored by the
+# same program (groups of as many environments as training has): one compilation, not two.
 test_ds = read_dataset(sm.input.test)
-val_traj = read_dataset(sm.input.val).sizes["traj"]
+chunks = {"traj_chunk": read_dataset(sm.input.val).sizes["traj"], "env_chunk": test_ds.sizes["env"]}
 test = score(
     model,
     contexts,
     EnvData.from_dataset(test_ds),
     test_ds["family"].values,
     run.train.solver,
-    traj_chunk=val_traj,
+    **chunks,
 )
 write_json(sm.output.eval, {"split": "test", "run": identity, **test})
 warn_nonfinite(log, label, "test", test)
@@ -49,7 +50,9 @@ start = time.perf_counter()
 adapted, losses = adapt_run(run, model, EnvData.from_dataset(fit_ds))
 seconds = time.perf_counter() - start
 adapt_families = adapt_ds["family"].values
-adapt = score(model, adapted, EnvData.from_dataset(adapt_ds), adapt_families, run.adapt.solver)
+adapt = score(
+    model, adapted, EnvData.from_dataset(adapt_ds), adapt_families, run.adapt.solver, **chunks
+)
 adapt = {
     "split": "adapt_test",
     "run": identity,

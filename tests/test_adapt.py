@@ -123,6 +123,32 @@ def test_evaluate_in_trajectory_chunks_reuses_one_program(model, monkeypatch):
         assert len(shapes) == calls and len(set(shapes)) == 1  # one shape: one program
 
 
+def test_evaluate_in_environment_groups_reuses_one_program(model, monkeypatch):
+    """``env_chunk``: groups of that many environments (the last padded by repetition) give
+    the predictions of the whole split, every call with one shape, for splits with fewer and
+    more environments than the group size."""
+    data = _data(model, TRUE)
+    contexts = TRUE + 0.05
+    whole = evaluate(model, contexts, data, FAST_SOLVER)
+    shapes = []
+    original = evaluate_module._evaluate
+    monkeypatch.setattr(
+        evaluate_module,
+        "_evaluate",
+        lambda m, c, x, *a: shapes.append((c.shape, x.shape)) or original(m, c, x, *a),
+    )
+    num_envs = data.num_envs
+    for env_chunk, calls in ((1, num_envs), (2, -(-num_envs // 2)), (num_envs + 3, 1)):
+        shapes.clear()
+        pred = evaluate(model, contexts, data, FAST_SOLVER, env_chunk=env_chunk)
+        assert pred.shape == whole.shape
+        np.testing.assert_allclose(pred, whole, rtol=1e-5, atol=1e-6)
+        assert len(shapes) == calls and len(set(shapes)) == 1  # one shape: one program
+        assert shapes[0][0][0] == env_chunk
+    with pytest.raises(ValueError, match="env_chunk"):
+        evaluate(model, contexts, data, FAST_SOLVER, env_chunk=0)
+
+
 def test_config_validation():
     with pytest.raises(ValueError):
         AdaptConfig(steps=0)

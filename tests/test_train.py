@@ -460,6 +460,30 @@ def test_gate_warmup_delays_the_first_update(data):
         dataclasses.replace(BASE, gate_warmup=-1)
 
 
+def test_gate_freeze_after_stops_gate_updates(data):
+    """With ``gate_freeze_after=0.5`` of 4 outer steps the gate updates in outer steps 1-2
+    only; afterwards its parameters stay what the last update made them."""
+    cfg = dataclasses.replace(BASE, outer_steps=4, gate_freeze_after=0.5)
+    assert cfg.gate_update_steps() == (0, 2 * (cfg.inner_steps_weights + cfg.inner_steps_contexts))
+    half, _ = _run_steps(_model(), cfg, data[0], 2)
+    final, infos = _run_steps(_model(), cfg, data[0], 4)
+    for info in infos[:2]:
+        assert bool(jnp.all(info.weights.gate_updated))
+        assert bool(jnp.all(info.contexts.gate_updated))
+    for info in infos[2:]:
+        assert not bool(jnp.any(info.weights.gate_updated))
+        assert not bool(jnp.any(info.contexts.gate_updated))
+    assert eqx.tree_equal(half.model.gate, final.model.gate)
+    assert not eqx.tree_equal(half.contexts, final.contexts)  # training went on
+    # 2/3 of 300 steps: the last update is in outer step 200, not 201 (float rounding)
+    late = dataclasses.replace(BASE, outer_steps=300, gate_freeze_after=0.6666666667)
+    per_outer = late.inner_steps_weights + late.inner_steps_contexts
+    assert late.gate_update_steps()[1] == 200 * per_outer
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="gate_freeze_after"):
+            dataclasses.replace(BASE, gate_freeze_after=bad)
+
+
 def _cavia_model(state_size):
     from mixer.layer import make_mixer
 
@@ -650,8 +674,8 @@ def _reference_gate(self, state, data, index, key):
         )
         return train_step_module._with_gate(s, res), out
 
-    n = cfg.inner_steps_weights + cfg.inner_steps_contexts
-    due = ((index + 1) % cfg.gate_update_every == 0) & (index >= cfg.gate_warmup * n)
+    first, stop = cfg.gate_update_steps()
+    due = ((index + 1) % cfg.gate_update_every == 0) & (index >= first) & (index < stop)
     return filter_cond(
         due, update, lambda s: (s, train_step_module._GateOut.without_matrix(False, False)), state
     )
