@@ -83,6 +83,8 @@ def evaluate(
         raise ValueError(
             f"contexts have shape {contexts.shape}, expected {(data.num_envs, model.context_size)}"
         )
+    if env_chunk is not None and env_chunk < 1:
+        raise ValueError(f"env_chunk must be >= 1, got {env_chunk}")
     if env_chunk is not None and env_chunk != data.num_envs:
         return _in_env_groups(
             model, contexts, data, solver, env_chunk, chunk_size, traj_chunk, loss_predict
@@ -105,8 +107,6 @@ def _in_env_groups(
 ):
     """``evaluate`` over groups of ``size`` environments, the last one padded by repetition
     (host-side indexing: no per-shape gather programs)."""
-    if size < 1:
-        raise ValueError(f"env_chunk must be >= 1, got {size}")
     x, t, ctx = np.asarray(data.x), np.asarray(data.t), np.asarray(contexts)
     parts = []
     for start in range(0, data.num_envs, size):

@@ -104,18 +104,26 @@ def test_evaluate_is_sparse_routed_and_chunked(model):
         evaluate(model, contexts[:2], data, FAST_SOLVER)
 
 
+def _record_program_shapes(monkeypatch) -> list:
+    """Replace the compiled evaluation with one that records the (contexts, trajectories)
+    shapes of every call: one shape means one compiled program."""
+    shapes: list = []
+    original = evaluate_module._evaluate
+
+    def recorded(m, c, x, *args):
+        shapes.append((c.shape, x.shape))
+        return original(m, c, x, *args)
+
+    monkeypatch.setattr(evaluate_module, "_evaluate", recorded)
+    return shapes
+
+
 def test_evaluate_in_trajectory_chunks_reuses_one_program(model, monkeypatch):
     data = _data(model, TRUE)
     data = EnvData(x=jnp.concatenate([data.x, data.x[:, ::-1]], axis=1), t=data.t)  # 6 traj
     contexts = TRUE + 0.05
     whole = evaluate(model, contexts, data, FAST_SOLVER)
-    shapes = []
-    original = evaluate_module._evaluate
-    monkeypatch.setattr(
-        evaluate_module,
-        "_evaluate",
-        lambda m, c, x, *a: shapes.append(x.shape) or original(m, c, x, *a),
-    )
+    shapes = _record_program_shapes(monkeypatch)
     for traj_chunk, calls in ((2, 3), (3, 2), (4, 1), (6, 1), (None, 1)):
         shapes.clear()
         pred = evaluate(model, contexts, data, FAST_SOLVER, traj_chunk=traj_chunk)
@@ -130,13 +138,7 @@ def test_evaluate_in_environment_groups_reuses_one_program(model, monkeypatch):
     data = _data(model, TRUE)
     contexts = TRUE + 0.05
     whole = evaluate(model, contexts, data, FAST_SOLVER)
-    shapes = []
-    original = evaluate_module._evaluate
-    monkeypatch.setattr(
-        evaluate_module,
-        "_evaluate",
-        lambda m, c, x, *a: shapes.append((c.shape, x.shape)) or original(m, c, x, *a),
-    )
+    shapes = _record_program_shapes(monkeypatch)
     num_envs = data.num_envs
     for env_chunk, calls in ((1, num_envs), (2, -(-num_envs // 2)), (num_envs + 3, 1)):
         shapes.clear()
@@ -144,7 +146,7 @@ def test_evaluate_in_environment_groups_reuses_one_program(model, monkeypatch):
         assert pred.shape == whole.shape
         np.testing.assert_allclose(pred, whole, rtol=1e-5, atol=1e-6)
         assert len(shapes) == calls and len(set(shapes)) == 1  # one shape: one program
-        assert shapes[0][0][0] == env_chunk
+        assert shapes[0][0][0] == env_chunk  # (contexts, trajectories) shapes
     with pytest.raises(ValueError, match="env_chunk"):
         evaluate(model, contexts, data, FAST_SOLVER, env_chunk=0)
 
