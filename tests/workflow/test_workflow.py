@@ -2,7 +2,6 @@
 
 import copy
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,26 +25,6 @@ def test_dry_run_succeeds(config):
     proc = run_snakemake("-n", "--forceall", "--configfile", config)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "simulate_ivp" in proc.stdout
-    priorities = job_priorities(proc.stdout)
-    data = {p for rule, p in priorities if rule in DATA_RULES}
-    others = {p for rule, p in priorities if rule not in DATA_RULES}
-    assert data and others
-    # every dataset is built before any model job: the data jobs outrank every other job
-    assert min(data) > max(others), (data, others)
-
-
-DATA_RULES = {"simulate_ivp", "simulate_sccts", "load_epilepsy2"}
-
-
-def job_priorities(dry_run: str) -> list[tuple[str, int]]:
-    """(rule, priority) of every job of a dry run's listing (no `priority:` line: 0)."""
-    jobs: list[list] = []
-    for line in dry_run.splitlines():
-        if match := re.match(r"^(?:local)?rule (\w+):$", line.strip()):
-            jobs.append([match.group(1), 0])
-        elif jobs and (match := re.match(r"^\s+priority: (-?\d+)$", line)):
-            jobs[-1][1] = int(match.group(1))
-    return [(rule, priority) for rule, priority in jobs]
 
 
 def test_lint_is_clean():
