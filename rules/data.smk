@@ -3,13 +3,6 @@
 from mixer.data.registry import IVP_DATASETS
 from mixer.data.splits import IVP_SPLITS
 
-# Every dataset is built before any model job starts: data jobs take seconds and each one
-# holds back all the runs of its experiments. Without a priority Snakemake built them lazily
-# (the 2026-12-07 default run simulated ODEBench-10B after 39 min and SM after 50 min, and one
-# core sat idle for 166 s waiting for the two cores a simulation asks for) and finished the
-# run with SM's longest trainings instead of short evaluations.
-DATA_PRIORITY = 100
-
 
 rule simulate_ivp:
     """Simulate an initial-value-problem dataset (ODEBench, LV, GO, SM), all splits at once."""
@@ -26,7 +19,6 @@ rule simulate_ivp:
     log:
         "results/logs/data/{dataset}.log",
     threads: 2
-    priority: DATA_PRIORITY
     conda:
         "../environment.yml"
     script:
@@ -51,7 +43,6 @@ rule simulate_sccts:
         splits=["train"],
     log:
         "results/logs/data/sccts.log",
-    priority: DATA_PRIORITY
     conda:
         "../environment.yml"
     script:
@@ -73,7 +64,6 @@ rule load_epilepsy2:
         splits=["train", "adapt_train"],
     log:
         "results/logs/data/epilepsy2.log",
-    priority: DATA_PRIORITY
     conda:
         "../environment.yml"
     script:
