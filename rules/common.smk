@@ -77,8 +77,12 @@ def val_input(wc):
     return PLAN.val_path(wc.experiment)
 
 
+MLFLOW_READY = "results/mlflow.ready"
+
+
 def mlflow_store_input(wc):
-    return [ancient("results/mlflow.db")] if config["tracking"]["mlflow"] else []
+    """The store's ready marker (rule mlflow_ready), never the store that jobs write to."""
+    return [ancient(MLFLOW_READY)] if config["tracking"]["mlflow"] else []
 
 
 def largest_mixer(experiment, backbone, m=None):

@@ -18,6 +18,22 @@ rule mlflow_store:
         "../scripts/mlflow_store.py"
 
 
+rule mlflow_ready:
+    """Mark the MLflow store as created: training jobs wait for this file, not for the store.
+
+    Training and evaluation jobs write to results/mlflow.db while other jobs run. Had it been
+    a training input, Snakemake's end-of-job check (every output newer than every input,
+    `ancient` or not) failed a training whose outputs were written a few milliseconds before
+    another job logged a metric (seen in a 2026-12-07 default run). The marker is written once
+    and never again; trainings list it as `ancient`, so creating it in an older results/
+    reruns nothing."""
+    input:
+        ancient("results/mlflow.db"),
+    output:
+        touch(MLFLOW_READY),
+    localrule: True
+
+
 rule train:
     """Train one run; resumes from the checkpoint folder of its training key (data, seed,
     model and training settings, code; mixer/io/training_key.py) after an interruption."""

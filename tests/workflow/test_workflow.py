@@ -2,6 +2,7 @@
 
 import copy
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,22 @@ def test_dry_run_succeeds(config):
     proc = run_snakemake("-n", "--forceall", "--configfile", config)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "simulate_ivp" in proc.stdout
+    # Training and evaluation jobs write to the MLflow store while others run: a job that
+    # lists it as input fails Snakemake's end-of-job check (outputs newer than inputs)
+    # whenever another job logs in between. Only the ready marker's job may read it.
+    readers = {rule for rule, inputs in job_inputs(proc.stdout) if "results/mlflow.db" in inputs}
+    assert readers <= {"mlflow_ready"}, readers
+
+
+def job_inputs(dry_run: str) -> list[tuple[str, list[str]]]:
+    """(rule, input paths) of every job of a dry run's listing."""
+    jobs: list[tuple[str, list[str]]] = []
+    for line in dry_run.splitlines():
+        if match := re.match(r"^(?:local)?rule (\w+):$", line.strip()):
+            jobs.append((match.group(1), []))
+        elif jobs and (match := re.match(r"^\s+input: (.*)$", line)):
+            jobs[-1][1].extend(path.strip() for path in match.group(1).split(","))
+    return jobs
 
 
 def test_lint_is_clean():
