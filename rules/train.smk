@@ -24,14 +24,19 @@ rule mlflow_ready:
     Training and evaluation jobs write to results/mlflow.db while other jobs run. Had it been
     a training input, Snakemake's end-of-job check (every output newer than every input,
     `ancient` or not) failed a training whose outputs were written a few milliseconds before
-    another job logged a metric (seen in a 2026-12-07 default run). The marker is written once
-    and never again; trainings list it as `ancient`, so creating it in an older results/
-    reruns nothing."""
+    another job logged a metric (seen in a 2026-12-07 default run). The marker holds the
+    store's path (what training jobs log to) and is written once, never again."""
     input:
         ancient("results/mlflow.db"),
     output:
-        touch(MLFLOW_READY),
+        MLFLOW_READY,
+    log:
+        "results/logs/mlflow_ready.log",
     localrule: True
+    conda:
+        "../environment.yml"
+    shell:
+        "echo {input:q} > {output:q} && echo 'MLflow store {input} ready' > {log:q}"
 
 
 rule train:

@@ -40,7 +40,9 @@ earlier = read_json(reference_file) if reference_file.exists() else {}
 tracker: Tracker
 if sm.params.mlflow:  # relative to the working directory: results/ can move
     tracker = MlflowTracker(
-        sm.config["tracking"].get("uri") or f"sqlite:///{sm.input.store[0]}",
+        # the store's ready marker (rule mlflow_ready) holds the store's path
+        sm.config["tracking"].get("uri")
+        or f"sqlite:///{Path(sm.input.store[0]).read_text().strip()}",
         experiment,
         name,
         resume_run_id=earlier.get("mlflow_run_id"),
