@@ -77,6 +77,7 @@ def val_input(wc):
     return PLAN.val_path(wc.experiment)
 
 
+MLFLOW_STORE = "results/mlflow.db"
 MLFLOW_READY = "results/mlflow.ready"
 
 

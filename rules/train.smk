@@ -7,7 +7,7 @@ rule mlflow_store:
     Its params list every experiment of the schema (enabled or not), so switching experiments
     on or off never reruns it (a rerun would delete the store with its runs)."""
     output:
-        "results/mlflow.db",
+        MLFLOW_STORE,
     params:
         experiments=sorted(config["experiments"]),
     log:
@@ -27,7 +27,7 @@ rule mlflow_ready:
     another job logged a metric (seen in a 2026-12-07 default run). The marker holds the
     store's path (what training jobs log to) and is written once, never again."""
     input:
-        ancient("results/mlflow.db"),
+        ancient(MLFLOW_STORE),
     output:
         MLFLOW_READY,
     log:
